@@ -1,0 +1,72 @@
+"""Alembic environment: async engine from DATABASE_URL, batch mode on SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+from logging.config import fileConfig
+from typing import Any
+
+from alembic import context
+from sqlalchemy.engine import Connection
+
+from estatecrm.config import Settings, to_async_url
+from estatecrm.db.registry import Model
+from estatecrm.db.session import create_engine
+
+config = context.config
+if config.config_file_name is not None and config.attributes.get("configure_logger", True):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+target_metadata = Model.metadata
+
+
+def _settings() -> Settings:
+    url = config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url")
+    return Settings(database_url=url) if url else Settings()
+
+
+def _configure(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+        compare_server_default=True,
+    )
+
+
+def run_offline() -> None:
+    context.configure(
+        url=to_async_url(_settings().database_url),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_as_batch=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def _run_sync(connection: Connection) -> None:
+    _configure(connection)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_online() -> None:
+    connection: Any = config.attributes.get("connection")
+    if connection is not None:
+        await connection.run_sync(_run_sync)
+        return
+    engine = create_engine(_settings())
+    try:
+        async with engine.connect() as conn:
+            await conn.run_sync(_run_sync)
+            await conn.commit()
+    finally:
+        await engine.dispose()
+
+
+if context.is_offline_mode():
+    run_offline()
+else:
+    asyncio.run(run_online())

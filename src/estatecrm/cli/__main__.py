@@ -1,0 +1,5 @@
+"""`python -m estatecrm.cli`."""
+
+from estatecrm.cli.app import main
+
+main()

@@ -1,0 +1,47 @@
+"""What every CLI command shares: settings that fail clearly, and a database session."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from estatecrm.config import Settings, get_settings
+from estatecrm.db.session import create_engine, create_sessionmaker
+
+console = Console()
+err_console = Console(stderr=True)
+T = TypeVar("T")
+
+
+def load_settings() -> Settings:
+    """The settings, or a clear message and exit code 2 when they are invalid."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err.get("loc", ())) or "settings"
+            err_console.print(f"[red]Configuration error[/red] ({where}): {err['msg']}")
+        raise typer.Exit(code=2) from None
+
+
+@asynccontextmanager
+async def session_scope(settings: Settings) -> AsyncIterator[AsyncSession]:
+    """One session and transaction for a CLI command; committed when the block succeeds."""
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            yield session
+    finally:
+        await engine.dispose()
+
+
+def run(coro_fn: Callable[[], Awaitable[T]]) -> T:
+    """Run an async command body."""
+    return asyncio.run(coro_fn())  # type: ignore[arg-type]

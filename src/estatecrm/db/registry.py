@@ -1,0 +1,8 @@
+"""Imports every feature's models so the metadata is complete (Alembic, tests)."""
+
+from estatecrm.activity import models as activity_models
+from estatecrm.auth import models as auth_models
+from estatecrm.db.base import Model
+from estatecrm.properties import models as property_models
+
+__all__ = ["Model", "activity_models", "auth_models", "property_models"]

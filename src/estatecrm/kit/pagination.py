@@ -1,0 +1,37 @@
+"""Limit/offset pagination shared by every list endpoint."""
+
+from __future__ import annotations
+
+from typing import Annotated, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel
+
+T = TypeVar("T")
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+
+
+class PageParams(BaseModel):
+    """What page of a list a client asks for."""
+
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> PageParams:
+    """Query parameters `limit` (1-100, default 20) and `offset`."""
+    return PageParams(limit=limit, offset=offset)
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list: `{"items", "total", "limit", "offset"}`."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int

@@ -1,0 +1,103 @@
+"""Properties JSON API: `/api/v1/properties`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from estatecrm.activity import service as activity_service
+from estatecrm.activity.schemas import ActivityRead
+from estatecrm.auth.deps import CurrentUser, ManagerUser, WriterUser
+from estatecrm.db.session import SessionDep
+from estatecrm.kit.pagination import Page, PageParams, page_params
+from estatecrm.properties import service
+from estatecrm.properties.schemas import (
+    PropertyCreate,
+    PropertyFilters,
+    PropertyRead,
+    PropertyReplace,
+    PropertyUpdate,
+)
+
+router = APIRouter(prefix="/api/v1/properties", tags=["properties"])
+
+Paging = Annotated[PageParams, Depends(page_params)]
+
+
+@router.get("", response_model=Page[PropertyRead])
+async def list_properties(
+    session: SessionDep,
+    user: CurrentUser,
+    paging: Paging,
+    filters: Annotated[PropertyFilters, Query()],
+) -> Page[PropertyRead]:
+    """Search the register (filters, sort, limit/offset)."""
+    rows, total = await service.search(
+        session, user, filters, limit=paging.limit, offset=paging.offset
+    )
+    return Page(
+        items=[PropertyRead.model_validate(r) for r in rows],
+        total=total,
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+
+
+@router.post("", response_model=PropertyRead, status_code=201)
+async def create_property(
+    body: PropertyCreate, session: SessionDep, user: WriterUser
+) -> PropertyRead:
+    """Add a property."""
+    return PropertyRead.model_validate(await service.create(session, user, body))
+
+
+@router.get("/{property_id}", response_model=PropertyRead)
+async def get_property(property_id: int, session: SessionDep, user: CurrentUser) -> PropertyRead:
+    """One property."""
+    return PropertyRead.model_validate(await service.get(session, user, property_id))
+
+
+@router.put("/{property_id}", response_model=PropertyRead)
+async def replace_property(
+    property_id: int, body: PropertyReplace, session: SessionDep, user: WriterUser
+) -> PropertyRead:
+    """Replace every field of a property."""
+    return PropertyRead.model_validate(await service.update(session, user, property_id, body))
+
+
+@router.patch("/{property_id}", response_model=PropertyRead)
+async def update_property(
+    property_id: int, body: PropertyUpdate, session: SessionDep, user: WriterUser
+) -> PropertyRead:
+    """Change some fields of a property."""
+    return PropertyRead.model_validate(await service.update(session, user, property_id, body))
+
+
+@router.delete("/{property_id}", status_code=204)
+async def delete_property(property_id: int, session: SessionDep, user: ManagerUser) -> Response:
+    """Delete a property (managers and admins)."""
+    await service.delete(session, user, property_id)
+    return Response(status_code=204)
+
+
+@router.get("/{property_id}/activity", response_model=Page[ActivityRead])
+async def property_activity(
+    property_id: int, session: SessionDep, user: CurrentUser, paging: Paging
+) -> Page[ActivityRead]:
+    """The property's timeline, newest first."""
+    await service.get(session, user, property_id)
+    rows, total = await activity_service.timeline(
+        session,
+        user.agency_id,
+        service.ENTITY,
+        property_id,
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+    return Page(
+        items=[ActivityRead.model_validate(r) for r in rows],
+        total=total,
+        limit=paging.limit,
+        offset=paging.offset,
+    )

@@ -1,0 +1,235 @@
+"""Properties pages: list with filters, detail with timeline, add and edit forms."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from estatecrm.activity import service as activity_service
+from estatecrm.auth import repository as auth_repository
+from estatecrm.auth.deps import CurrentUser, ManagerUser, WriterUser
+from estatecrm.db.session import SessionDep
+from estatecrm.errors import CRMError
+from estatecrm.kit.pagination import DEFAULT_LIMIT
+from estatecrm.properties import repository, service
+from estatecrm.properties.models import (
+    Furnishing,
+    MarketingType,
+    Property,
+    PropertyStatus,
+    PropertyType,
+    Tenure,
+)
+from estatecrm.properties.schemas import PropertyCreate, PropertyFilters, PropertyReplace
+from estatecrm.web.forms import FormInvalid, crm_error_field, errors_from, pence_field, read_form
+from estatecrm.web.forms import validate as validate_form
+from estatecrm.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+FILTER_KEYS = [
+    "q",
+    "city",
+    "postcode",
+    "status",
+    "marketing_type",
+    "property_type",
+    "min_bedrooms",
+    "max_bedrooms",
+    "min_price",
+    "max_price",
+    "sort",
+]
+
+
+def _choices(enum_cls: Any) -> list[tuple[str, str]]:
+    return [(m.value, m.value.replace("_", " ").capitalize()) for m in enum_cls]
+
+
+async def _form_context(session: SessionDep, user: Any) -> dict[str, Any]:
+    offices = await auth_repository.list_offices(session, user.agency_id)
+    users = await auth_repository.list_users(session, user.agency_id)
+    return {
+        "property_types": _choices(PropertyType),
+        "marketing_types": _choices(MarketingType),
+        "statuses": _choices(PropertyStatus),
+        "tenures": _choices(Tenure),
+        "furnishings": _choices(Furnishing),
+        "epc_ratings": [(c, c) for c in "ABCDEFG"],
+        "tax_bands": [(c, c) for c in "ABCDEFGHI"],
+        "offices": [(o.id, o.name) for o in offices],
+        "negotiators": [(u.id, u.full_name) for u in users],
+    }
+
+
+def _filters_from(params: dict[str, str]) -> tuple[PropertyFilters, dict[str, str]]:
+    raw: dict[str, Any] = {k: v for k, v in params.items() if k in FILTER_KEYS and v != ""}
+    errors: dict[str, str] = {}
+    pence_field(raw, "min_price", "min_price_pence", errors)
+    pence_field(raw, "max_price", "max_price_pence", errors)
+    try:
+        return PropertyFilters.model_validate(raw), errors
+    except ValidationError as exc:
+        errors.update(errors_from(exc))
+        return PropertyFilters(), errors
+
+
+@router.get("/properties", response_class=HTMLResponse)
+async def properties_list(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    """The register with filters; HTMX swaps only the results."""
+    params = dict(request.query_params)
+    filters, errors = _filters_from(params)
+    try:
+        offset = max(0, int(params.get("offset", "0") or 0))
+    except ValueError:
+        offset = 0
+    rows, total = await service.search(session, user, filters, limit=DEFAULT_LIMIT, offset=offset)
+    kept = {k: v for k, v in params.items() if k in FILTER_KEYS and v}
+    context = {
+        "page": {"items": rows, "total": total, "limit": DEFAULT_LIMIT, "offset": offset},
+        "values": kept,
+        "errors": errors,
+        "base_url": "/properties" + ("?" + urlencode(kept) if kept else ""),
+        "cities": await repository.distinct_cities(session, user.agency_id),
+        "property_types": _choices(PropertyType),
+        "marketing_types": _choices(MarketingType),
+        "statuses": _choices(PropertyStatus),
+        "sorts": [
+            ("-created_at", "Newest"),
+            ("price_pence", "Price, low to high"),
+            ("-price_pence", "Price, high to low"),
+            ("-bedrooms", "Most bedrooms"),
+            ("city", "Town"),
+        ],
+    }
+    return render(request, "properties/list.html", context, block="results")
+
+
+@router.get("/properties/new", response_class=HTMLResponse)
+async def property_new(request: Request, session: SessionDep, user: WriterUser) -> Response:
+    """The empty "Add property" form."""
+    values = {"marketing_type": "sale", "status": "available", "property_type": "house"}
+    context = {"values": values, "errors": {}, "mode": "new", **await _form_context(session, user)}
+    return render(request, "properties/form.html", context)
+
+
+def _form_to_values(data: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+    values = dict(data)
+    pence_field(values, "price", "price_pence", errors)
+    features = str(values.pop("features", "") or "")
+    values["features"] = [f.strip() for f in features.replace(",", "\n").splitlines() if f.strip()]
+    return values
+
+
+async def _save(
+    request: Request, session: SessionDep, user: Any, prop: Property | None
+) -> Response:
+    data = await read_form(request)
+    errors: dict[str, str] = {}
+    values = _form_to_values(data, errors)
+    try:
+        aliases = {"price_pence": "price"}
+        async with session.begin_nested():
+            if prop is None:
+                new = validate_form(PropertyCreate, values, aliases)
+                if errors:
+                    raise FormInvalid(errors)
+                saved = await service.create(session, user, new)
+            else:
+                replace = validate_form(PropertyReplace, values, aliases)
+                if errors:
+                    raise FormInvalid(errors)
+                saved = await service.update(session, user, prop.id, replace)
+    except FormInvalid as exc:
+        errors = {**exc.errors, **errors}
+    except CRMError as exc:
+        if exc.status_code == 404:
+            raise
+        errors = crm_error_field(exc)
+    else:
+        return RedirectResponse(f"/properties/{saved.id}", status_code=303)
+    context = {
+        "values": data,
+        "errors": errors,
+        "mode": "new" if prop is None else "edit",
+        "prop": prop,
+        **await _form_context(session, user),
+    }
+    return render(request, "properties/form.html", context, status_code=422)
+
+
+@router.post("/properties", response_class=HTMLResponse)
+async def property_create(request: Request, session: SessionDep, user: WriterUser) -> Response:
+    """Submit the "Add property" form."""
+    return await _save(request, session, user, None)
+
+
+@router.get("/properties/{property_id}", response_class=HTMLResponse)
+async def property_detail(
+    property_id: int, request: Request, session: SessionDep, user: CurrentUser
+) -> Response:
+    """One property with its timeline."""
+    prop = await service.get(session, user, property_id)
+    timeline, _ = await activity_service.timeline(
+        session, user.agency_id, service.ENTITY, prop.id, limit=20
+    )
+    negotiator = (
+        await auth_repository.get_user(session, user.agency_id, prop.negotiator_id)
+        if prop.negotiator_id
+        else None
+    )
+    office = (
+        await auth_repository.get_office(session, user.agency_id, prop.office_id)
+        if prop.office_id
+        else None
+    )
+    context = {"prop": prop, "timeline": timeline, "negotiator": negotiator, "office": office}
+    return render(request, "properties/detail.html", context)
+
+
+def _values_of(prop: Property) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        name: getattr(prop, name) for name in service.TRACKED if name not in ("features",)
+    }
+    for key, value in list(values.items()):
+        values[key] = getattr(value, "value", value)
+    pounds, pence = divmod(prop.price_pence, 100)
+    values["price"] = f"{pounds}" if pence == 0 else f"{pounds}.{pence:02d}"
+    values["features"] = "\n".join(prop.features or [])
+    return values
+
+
+@router.get("/properties/{property_id}/edit", response_class=HTMLResponse)
+async def property_edit(
+    property_id: int, request: Request, session: SessionDep, user: WriterUser
+) -> Response:
+    """The edit form, filled in."""
+    prop = await service.get(session, user, property_id)
+    context = {
+        "values": _values_of(prop),
+        "errors": {},
+        "mode": "edit",
+        "prop": prop,
+        **await _form_context(session, user),
+    }
+    return render(request, "properties/form.html", context)
+
+
+@router.post("/properties/{property_id}/edit", response_class=HTMLResponse)
+async def property_update(
+    property_id: int, request: Request, session: SessionDep, user: WriterUser
+) -> Response:
+    """Submit the edit form."""
+    prop = await service.get(session, user, property_id)
+    return await _save(request, session, user, prop)
+
+
+@router.post("/properties/{property_id}/delete")
+async def property_delete(property_id: int, session: SessionDep, user: ManagerUser) -> Response:
+    """Delete a property (managers and admins)."""
+    await service.delete(session, user, property_id)
+    return RedirectResponse("/properties", status_code=303)

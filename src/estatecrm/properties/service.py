@@ -1,0 +1,264 @@
+"""Business rules of the properties register; the API and the pages both call these."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from estatecrm.activity import service as activity
+from estatecrm.auth import repository as auth_repository
+from estatecrm.auth.models import User
+from estatecrm.errors import Conflict, NotFound, ValidationFailed
+from estatecrm.kit.clock import utcnow
+from estatecrm.kit.uk_postcode import outward_code
+from estatecrm.properties import repository
+from estatecrm.properties.models import STATUSES_FOR, MarketingType, Property, PropertyStatus
+from estatecrm.properties.schemas import (
+    PropertyCreate,
+    PropertyFilters,
+    PropertyReplace,
+    PropertyUpdate,
+)
+
+ENTITY = "property"
+TRACKED = [
+    "reference",
+    "address_line1",
+    "address_line2",
+    "city",
+    "county",
+    "postcode",
+    "property_type",
+    "bedrooms",
+    "bathrooms",
+    "receptions",
+    "marketing_type",
+    "status",
+    "price_pence",
+    "tenure",
+    "furnishing",
+    "epc_rating",
+    "council_tax_band",
+    "description",
+    "features",
+    "available_date",
+    "office_id",
+    "negotiator_id",
+]
+
+
+def _snapshot(prop: Property) -> dict[str, Any]:
+    return {name: getattr(prop, name) for name in TRACKED}
+
+
+def _search_text(prop: Property) -> str:
+    parts = [prop.reference, prop.address_line1, prop.address_line2, prop.city, prop.county]
+    parts += [prop.postcode, prop.postcode.replace(" ", "")]
+    return " ".join(p for p in parts if p).lower()[:600]
+
+
+def check_status(marketing_type: MarketingType, status: PropertyStatus) -> None:
+    """Only the statuses of the property's marketing type are allowed (422 naming `status`)."""
+    allowed = STATUSES_FOR[marketing_type]
+    if status not in allowed:
+        names = ", ".join(s.value for s in allowed)
+        raise ValidationFailed(
+            "status", f"'{status.value}' is not a status for {marketing_type.value}: use {names}"
+        )
+
+
+def apply_status(prop: Property, status: PropertyStatus) -> None:
+    """Move a property to a status and stamp the dates KPIs need."""
+    now = utcnow()
+    if prop.status != status or prop.status_changed_at is None:
+        prop.status_changed_at = now
+    prop.status = status
+    if status != PropertyStatus.valuation and prop.instructed_at is None:
+        prop.instructed_at = now
+    if status == PropertyStatus.available and prop.listed_at is None:
+        prop.listed_at = now
+
+
+async def _check_links(session: AsyncSession, agency_id: int, values: dict[str, Any]) -> None:
+    office_id = values.get("office_id")
+    if (
+        office_id is not None
+        and await auth_repository.get_office(session, agency_id, office_id) is None
+    ):
+        raise ValidationFailed("office_id", "No such office in your agency")
+    negotiator_id = values.get("negotiator_id")
+    if (
+        negotiator_id is not None
+        and await auth_repository.get_user(session, agency_id, negotiator_id) is None
+    ):
+        raise ValidationFailed("negotiator_id", "No such negotiator in your agency")
+
+
+async def _new_reference(session: AsyncSession, agency_id: int, postcode: str) -> str:
+    district = outward_code(postcode)
+    for _ in range(20):
+        candidate = f"{district}-{secrets.randbelow(90000) + 10000}"
+        if not await repository.reference_taken(session, agency_id, candidate):
+            return candidate
+    return f"{district}-{secrets.token_hex(4).upper()}"
+
+
+async def _flush(session: AsyncSession) -> None:
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise Conflict("A property with this reference already exists", field="reference") from exc
+
+
+async def get(session: AsyncSession, user: User, property_id: int) -> Property:
+    """A property of the user's agency; 404 when missing or foreign."""
+    prop = await repository.get(session, user.agency_id, property_id)
+    if prop is None:
+        raise NotFound("Property not found")
+    return prop
+
+
+async def search(
+    session: AsyncSession, user: User, filters: PropertyFilters, *, limit: int, offset: int
+) -> tuple[Sequence[Property], int]:
+    """A page of the agency's properties."""
+    return await repository.search(session, user.agency_id, filters, limit=limit, offset=offset)
+
+
+async def create(session: AsyncSession, user: User, data: PropertyCreate) -> Property:
+    """Add a property to the register."""
+    values = data.model_dump()
+    check_status(data.marketing_type, data.status)
+    await _check_links(session, user.agency_id, values)
+    if data.reference is None:
+        values["reference"] = await _new_reference(session, user.agency_id, data.postcode)
+    elif await repository.reference_taken(session, user.agency_id, data.reference):
+        raise Conflict(
+            f"Reference {data.reference} is already used by another property", field="reference"
+        )
+    status = values.pop("status")
+    prop = Property(agency_id=user.agency_id, **values)
+    prop.status = PropertyStatus.valuation
+    apply_status(prop, status)
+    prop.postcode_district = outward_code(prop.postcode)
+    prop.search_text = _search_text(prop)
+    await repository.add(session, prop)
+    await _flush(session)
+    await activity.record(
+        session,
+        agency_id=user.agency_id,
+        actor_user_id=user.id,
+        entity_type=ENTITY,
+        entity_id=prop.id,
+        action="created",
+        summary=f"Added {prop.address_line1}, {prop.city}",
+        changes=activity.diff({}, _snapshot(prop)),
+    )
+    return prop
+
+
+async def update(
+    session: AsyncSession,
+    user: User,
+    property_id: int,
+    data: PropertyUpdate | PropertyReplace,
+) -> Property:
+    """Change a property: PATCH sends some fields, PUT sends them all."""
+    prop = await get(session, user, property_id)
+    before = _snapshot(prop)
+    if isinstance(data, PropertyReplace):
+        values = data.model_dump()
+        if values["reference"] is None:
+            values["reference"] = prop.reference
+    else:
+        values = data.model_dump(exclude_unset=True)
+        for required in (
+            "address_line1",
+            "city",
+            "postcode",
+            "property_type",
+            "marketing_type",
+            "status",
+            "price_pence",
+            "reference",
+        ):
+            if required in values and values[required] is None:
+                raise ValidationFailed(required, "This field cannot be empty")
+    marketing_type = values.get("marketing_type", prop.marketing_type)
+    status = values.pop("status", prop.status)
+    check_status(marketing_type, status)
+    await _check_links(session, user.agency_id, values)
+    reference = values.get("reference")
+    if reference and await repository.reference_taken(session, user.agency_id, reference, prop.id):
+        raise Conflict(
+            f"Reference {reference} is already used by another property", field="reference"
+        )
+    for key, value in values.items():
+        setattr(prop, key, value)
+    if status != prop.status:
+        apply_status(prop, status)
+    prop.postcode_district = outward_code(prop.postcode)
+    prop.search_text = _search_text(prop)
+    prop.updated_at = utcnow()
+    await _flush(session)
+    changes = activity.diff(before, _snapshot(prop))
+    if changes:
+        action = "status_changed" if set(changes) == {"status"} else "updated"
+        await activity.record(
+            session,
+            agency_id=user.agency_id,
+            actor_user_id=user.id,
+            entity_type=ENTITY,
+            entity_id=prop.id,
+            action=action,
+            summary=f"Changed {', '.join(sorted(changes))}",
+            changes=changes,
+        )
+    return prop
+
+
+async def set_status(
+    session: AsyncSession,
+    user: User | None,
+    prop: Property,
+    status: PropertyStatus,
+    reason: str = "",
+) -> None:
+    """Move a property to a status on behalf of another feature (offers, tenancies, sales)."""
+    check_status(prop.marketing_type, status)
+    old = prop.status
+    if old == status:
+        return
+    apply_status(prop, status)
+    prop.updated_at = utcnow()
+    await session.flush()
+    await activity.record(
+        session,
+        agency_id=prop.agency_id,
+        actor_user_id=user.id if user else None,
+        entity_type=ENTITY,
+        entity_id=prop.id,
+        action="status_changed",
+        summary=f"Status {old.value} → {status.value}" + (f": {reason}" if reason else ""),
+        changes={"status": [old.value, status.value]},
+    )
+
+
+async def delete(session: AsyncSession, user: User, property_id: int) -> None:
+    """Remove a property (managers and admins)."""
+    prop = await get(session, user, property_id)
+    summary = f"Deleted {prop.address_line1}, {prop.city} ({prop.reference})"
+    await repository.delete(session, prop)
+    await activity.record(
+        session,
+        agency_id=user.agency_id,
+        actor_user_id=user.id,
+        entity_type=ENTITY,
+        entity_id=property_id,
+        action="deleted",
+        summary=summary,
+    )

@@ -1,0 +1,108 @@
+"""Migrations: upgrade → downgrade → upgrade with data present, and no drift from the models."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+
+from estatecrm.cli.db import alembic_config, head_revision
+from estatecrm.config import Settings
+from estatecrm.db.registry import Model
+from estatecrm.db.session import create_engine
+from tests.services import postgres_url, prepare_postgres_database, require_or_skip
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def scratch_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database of each kind, separate from the shared test database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'migrations.db'}"
+    url = postgres_url(f"migrations_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}")
+    problem = asyncio.run(prepare_postgres_database(url))
+    if problem:
+        require_or_skip("PostgreSQL", problem)
+    return url
+
+
+def _cfg(url: str):  # type: ignore[no-untyped-def]
+    cfg = alembic_config(url)
+    cfg.attributes["configure_logger"] = False
+    return cfg
+
+
+async def _scalar(url: str, sql: str) -> object:
+    engine = create_engine(Settings(database_url=url))
+    try:
+        async with engine.connect() as conn:
+            return (await conn.execute(text(sql))).scalar()
+    finally:
+        await engine.dispose()
+
+
+async def _seed(url: str) -> None:
+    engine = create_engine(Settings(database_url=url))
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO agency (name, require_aml_for_offers, created_at, updated_at) "
+                    "VALUES ('Migrating Agency', true, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+    finally:
+        await engine.dispose()
+
+
+async def _drift(url: str) -> list[object]:
+    engine = create_engine(Settings(database_url=url))
+    try:
+        async with engine.connect() as conn:
+
+            def compare(sync_conn):  # type: ignore[no-untyped-def]
+                ctx = MigrationContext.configure(
+                    sync_conn, opts={"compare_type": True, "compare_server_default": True}
+                )
+                return compare_metadata(ctx, Model.metadata)
+
+            return await conn.run_sync(compare)
+    finally:
+        await engine.dispose()
+
+
+def test_upgrade_downgrade_upgrade_with_data(scratch_url: str) -> None:
+    cfg = _cfg(scratch_url)
+    command.upgrade(cfg, "head")
+    asyncio.run(_seed(scratch_url))
+    assert (
+        asyncio.run(_scalar(scratch_url, "SELECT version_num FROM alembic_version"))
+        == head_revision()
+    )
+    command.downgrade(cfg, "base")
+    command.upgrade(cfg, "head")
+    assert asyncio.run(_scalar(scratch_url, "SELECT count(*) FROM agency")) == 0
+    asyncio.run(_seed(scratch_url))
+    assert asyncio.run(_scalar(scratch_url, "SELECT count(*) FROM agency")) == 1
+
+
+def test_step_by_step_downgrade_and_upgrade(scratch_url: str) -> None:
+    cfg = _cfg(scratch_url)
+    command.upgrade(cfg, "head")
+    asyncio.run(_seed(scratch_url))
+    command.downgrade(cfg, "-1")
+    command.upgrade(cfg, "head")
+    assert (
+        asyncio.run(_scalar(scratch_url, "SELECT version_num FROM alembic_version"))
+        == head_revision()
+    )
+
+
+def test_models_and_migrations_do_not_drift(scratch_url: str) -> None:
+    command.upgrade(_cfg(scratch_url), "head")
+    assert asyncio.run(_drift(scratch_url)) == []
