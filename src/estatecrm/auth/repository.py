@@ -80,3 +80,35 @@ async def revoke_user_sessions(session: AsyncSession, user_id: int, now: datetim
         .where(WebSession.user_id == user_id, WebSession.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+
+
+async def live_user_for_session(
+    session: AsyncSession, token_hash: str, now: datetime
+) -> User | None:
+    """The active user behind an unexpired, unrevoked web session (one query)."""
+    return await session.scalar(
+        select(User)
+        .join(
+            WebSession, (WebSession.user_id == User.id) & (WebSession.agency_id == User.agency_id)
+        )
+        .where(
+            WebSession.token_hash == token_hash,
+            WebSession.revoked_at.is_(None),
+            WebSession.expires_at > now,
+            User.is_active.is_(True),
+        )
+    )
+
+
+async def live_user_for_token(session: AsyncSession, token_hash: str, now: datetime) -> User | None:
+    """The active user behind an unexpired, unrevoked API token (one query)."""
+    return await session.scalar(
+        select(User)
+        .join(ApiToken, (ApiToken.user_id == User.id) & (ApiToken.agency_id == User.agency_id))
+        .where(
+            ApiToken.token_hash == token_hash,
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > now,
+            User.is_active.is_(True),
+        )
+    )

@@ -77,11 +77,7 @@ async def start_web_session(
 
 async def user_for_web_session(session: AsyncSession, raw: str) -> User | None:
     """The user behind a live session cookie, or None."""
-    record = await repository.get_session_by_hash(session, hash_token(raw))
-    if record is None or record.revoked_at is not None or record.expires_at <= utcnow():
-        return None
-    user = await repository.get_user(session, record.agency_id, record.user_id)
-    return user if user is not None and user.is_active else None
+    return await repository.live_user_for_session(session, hash_token(raw), utcnow())
 
 
 async def end_web_session(session: AsyncSession, raw: str) -> None:
@@ -111,11 +107,7 @@ async def issue_api_token(session: AsyncSession, user: User, *, ttl: timedelta) 
 
 async def user_for_api_token(session: AsyncSession, raw: str) -> User | None:
     """The user behind a live bearer token, or None."""
-    token = await repository.get_token_by_hash(session, hash_token(raw))
-    if token is None or token.revoked_at is not None or token.expires_at <= utcnow():
-        return None
-    user = await repository.get_user(session, token.agency_id, token.user_id)
-    return user if user is not None and user.is_active else None
+    return await repository.live_user_for_token(session, hash_token(raw), utcnow())
 
 
 async def revoke_api_token(session: AsyncSession, raw: str) -> bool:
