@@ -14,7 +14,7 @@ from pathlib import Path
 # Run from a checkout without installing: the package lives in src/.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from estatecrm.cli.slo import main  # noqa: E402
+from estatecrm.cli.slo import main
 
 if __name__ == "__main__":
     main()

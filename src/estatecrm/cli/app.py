@@ -61,7 +61,7 @@ def _serve_gunicorn(host: str, port: int, workers: int, multiproc_dir: str) -> N
         env.setdefault("PROMETHEUS_MULTIPROC_DIR", multiproc_dir)
     args = [sys.executable, "-m", "gunicorn", "-c", str(config), "estatecrm.main:app"]
     # Replace this process, so signals from the supervisor reach gunicorn directly.
-    os.execve(sys.executable, args, env)
+    os.execve(sys.executable, args, env)  # noqa: S606 - fixed argv, no shell
 
 
 @app.command()

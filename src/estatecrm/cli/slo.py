@@ -16,7 +16,6 @@ import httpx
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.table import Table
 
 from estatecrm.config import get_settings
 
@@ -106,32 +105,23 @@ def send_alert(alertmanager: str, payload: Any, timeout: float) -> None:
 
 
 def _print_summary(url: str, report: dict[str, Any]) -> None:
+    # Plain aligned lines, not a table: this output often ends up in CI logs 80 columns wide.
     status = report["status"]
     console.print(
         f"Error budget at {url}: [bold {STYLE[status]}]{status.upper()}[/] "
-        f"(period {report['period_days']} days)"
+        f"(period {report['period_days']} days)",
+        soft_wrap=True,
     )
-    table = Table(show_edge=False)
-    for column in ("SLO", "objective", "events", "bad", "budget left", "burn 5m", "burn 1h"):
-        table.add_column(column, justify="left" if column == "SLO" else "right")
-    table.add_column("burn 6h", justify="right")
-    table.add_column("burn 3d", justify="right")
-    table.add_column("status")
     for name, slo in report["slos"].items():
         burn = slo["burn_rates"]
-        table.add_row(
-            name,
-            f"{slo['objective']:.3%}",
-            str(slo["events"]),
-            str(slo["bad_events"]),
-            f"{slo['error_budget_remaining']:.1%}",
-            f"{burn['5m']:g}",
-            f"{burn['1h']:g}",
-            f"{burn['6h']:g}",
-            f"{burn['3d']:g}",
-            f"[{STYLE[slo['status']]}]{slo['status']}[/]",
+        rates = " ".join(f"{w}={burn[w]:g}x" for w in ("5m", "1h", "6h", "1d", "3d"))
+        console.print(
+            f"  {name:<13} [{STYLE[slo['status']]}]{slo['status']:<9}[/] "
+            f"objective {slo['objective']:.3%}  events {slo['events']}  bad {slo['bad_events']}"
+            f"  budget left {slo['error_budget_remaining']:.1%}  burn {rates}",
+            soft_wrap=True,
+            highlight=False,
         )
-    console.print(table)
     hours = report.get("time_to_exhaustion_hours")
     if hours is not None:
         console.print(f"At the last hour's burn rate the budget runs out in {hours} hours.")

@@ -9,12 +9,14 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+from starlette.routing import Mount, compile_path
 from starlette.types import Scope
 
 # What we accept from a caller's X-Request-ID; anything else is replaced by our own id.
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$")
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+UNMATCHED = "__unmatched__"
 
 
 @dataclass
@@ -103,10 +105,42 @@ def route_template(scope: Scope) -> str:
     route = scope.get("route")
     path = getattr(route, "path", None)
     if route is None or not isinstance(path, str):
-        return UNMATCHED
+        known = scope.get("state", {}).get("route_template")
+        return known if isinstance(known, str) else UNMATCHED
     if hasattr(route, "routes") or route.__class__.__name__ == "Mount":
         return path.rstrip("/") + "/{path}"
     return path or "/"
 
 
-UNMATCHED = "__unmatched__"
+def _flatten(routes: Any, prefix: str = "") -> list[tuple[re.Pattern[str], str]]:
+    """(regex, template) of every route, through included routers and mounts."""
+    out: list[tuple[re.Pattern[str], str]] = []
+    for route in routes:
+        original = getattr(route, "original_router", None)
+        if original is not None:  # FastAPI's lazily included router
+            context = getattr(route, "include_context", None)
+            out += _flatten(original.routes, prefix + getattr(context, "prefix", ""))
+        elif isinstance(route, Mount):
+            template = prefix + route.path.rstrip("/") + "/{path}"
+            out.append((compile_path(prefix + route.path + "/{path:path}")[0], template))
+        elif isinstance(getattr(route, "path", None), str):
+            out.append((compile_path(prefix + route.path)[0], prefix + route.path))
+    return out
+
+
+def resolve_route(scope: Scope) -> str:
+    """The route template a request will reach, for responses made before routing runs.
+
+    Also remembered in the request state, so the metrics middleware labels it the same.
+    """
+    app = scope.get("app")
+    router = getattr(app, "router", None)
+    if router is None:
+        return UNMATCHED
+    table = router.__dict__.get("_estatecrm_route_table")
+    if table is None:
+        table = router.__dict__["_estatecrm_route_table"] = _flatten(router.routes)
+    path = scope.get("path", "")
+    found = next((template for regex, template in table if regex.match(path)), UNMATCHED)
+    state(scope)["route_template"] = found
+    return found

@@ -22,7 +22,7 @@ from itsdangerous import BadData, URLSafeSerializer
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from estatecrm.ops.context import header, state
+from estatecrm.ops.context import header, resolve_route, state
 from estatecrm.ops.metrics import CSRF_FAILURES
 
 log = logging.getLogger("estatecrm.csrf")
@@ -226,6 +226,7 @@ class CSRFMiddleware:
         self, scope: Scope, receive: Receive, send: Send, reason: str, new_token: str | None
     ) -> None:
         CSRF_FAILURES.inc()
+        resolve_route(scope)
         log.warning(
             "csrf validation failed",
             extra={"reason": reason, "method": scope["method"], "path": scope.get("path")},

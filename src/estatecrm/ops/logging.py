@@ -17,7 +17,7 @@ import sys
 import time
 import traceback
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -44,7 +44,7 @@ SENSITIVE_KEY = re.compile(
 _SENSITIVE_ASSIGNMENT = re.compile(
     r"(?P<key>\b[\w-]*(?:pass(?:word|wd|phrase)?|secret|token|api[_-]?key|authori[sz]ation|"
     r"cookie|session|csrf|sort[_-]?code|account[_-]?(?:number|no)|iban)[\w-]*)"
-    r"(?P<sep>\"?\s*[:=]\s*\"?)(?P<value>(?:Bearer\s+|Basic\s+)?[^\s\"',;&]+)",
+    r"(?P<sep>[\"']?\s*[:=]\s*[\"']?)(?P<value>(?:Bearer\s+|Basic\s+)?[^\s\"',;&]+)",
     re.IGNORECASE,
 )
 _BEARER = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=\-]+", re.IGNORECASE)
@@ -52,6 +52,9 @@ _BEARER = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=\-]+", re.IGNORECASE)
 _SORT_CODE = re.compile(r"\b\d{2}-\d{2}-\d{2}\b")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,4})?\b")
 _CARD = re.compile(r"\b(?:\d[ -]?){13,19}\b")
+_ACCOUNT = re.compile(
+    r"(?i)\b(acc(?:oun)?t(?:[\s_-]?(?:number|num|no\.?))?)(\s*[:=#]?\s*)\d{6,10}\b"
+)
 
 # Fields we write ourselves from trusted values; everything else is scrubbed.
 SAFE_FIELDS = {"timestamp", "level", "logger", "request_id", "pid", "method", "route", "status"}
@@ -66,6 +69,7 @@ def redact_text(text: str) -> str:
     """Free text with credentials and bank details replaced."""
     text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
     text = _SENSITIVE_ASSIGNMENT.sub(lambda m: f"{m.group('key')}{m.group('sep')}{REDACTED}", text)
+    text = _ACCOUNT.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
     text = _IBAN.sub(REDACTED, text)
     text = _SORT_CODE.sub(REDACTED, text)
     return _CARD.sub(REDACTED, text)
@@ -126,15 +130,16 @@ class JSONFormatter(logging.Formatter):
         return json.dumps(out, default=str, ensure_ascii=False)
 
 
-class StdoutHandler(logging.StreamHandler[TextIO]):
+class StdoutHandler(logging.Handler):
     """Writes to whatever `sys.stdout` is at the time (so test capture works)."""
 
-    def __init__(self) -> None:
-        super().__init__(sys.stdout)
-
     def emit(self, record: logging.LogRecord) -> None:
-        self.setStream(sys.stdout)
-        super().emit(record)
+        try:
+            stream = sys.stdout
+            stream.write(self.format(record) + "\n")
+            stream.flush()
+        except Exception:  # a broken stdout must never kill the writer thread
+            self.handleError(record)
 
 
 class _Queue(logging.handlers.QueueHandler):

@@ -10,6 +10,11 @@ from __future__ import annotations
 
 import os
 import time
+
+# prometheus_client writes into this folder from the first metric it creates; a missing
+# folder would crash every command that imports the app (migrations, the CLI).
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -36,7 +41,7 @@ from estatecrm import __version__
 from estatecrm.ops.context import RequestStats, request_stats, route_template, state
 
 # `*_created` series double the exposition and no dashboard uses them.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0)
 DB_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -202,11 +207,11 @@ class _WithDeclaredFamilies:
     """Multiprocess samples, plus HELP/TYPE for declared families no worker has touched."""
 
     def __init__(self, path: str) -> None:
-        self._collector = MultiProcessCollector(None, path=path)
+        self._collector = MultiProcessCollector(None, path=path)  # type: ignore[no-untyped-call]
 
     def collect(self) -> Iterator[Metric]:
         seen: set[str] = set()
-        for family in self._collector.collect():
+        for family in self._collector.collect():  # type: ignore[no-untyped-call]
             seen.add(family.name)
             yield family
         for name, documentation, kind in DECLARED:
@@ -220,7 +225,7 @@ def exposition() -> bytes:
     if path is None:
         return generate_latest(REGISTRY)
     registry = CollectorRegistry()
-    registry.register(_WithDeclaredFamilies(path))  # type: ignore[arg-type]
+    registry.register(_WithDeclaredFamilies(path))
     return generate_latest(registry)
 
 

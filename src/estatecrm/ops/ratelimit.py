@@ -25,15 +25,14 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from estatecrm.config import Settings, split_list
 from estatecrm.ops.context import (
-    UNMATCHED,
     header,
     in_networks,
     parse_networks,
+    resolve_route,
     state,
 )
 from estatecrm.ops.metrics import RATE_LIMIT_EXCEEDED
@@ -163,17 +162,6 @@ class RateLimiter:
         return address is not None and in_networks(address, self.exempt)
 
 
-def _route_label(scope: Scope) -> str:
-    app = scope.get("app")
-    routes = getattr(getattr(app, "router", None), "routes", ())
-    for route in routes:
-        match, _ = route.matches(scope)
-        if match is Match.FULL:
-            path = getattr(route, "path", None)
-            return path if isinstance(path, str) else UNMATCHED
-    return UNMATCHED
-
-
 async def _account_of(scope: Scope, receive: Receive) -> tuple[str | None, Receive]:
     """The e-mail a sign-in request names (body read once and replayed to the app)."""
     chunks: list[bytes] = []
@@ -202,7 +190,8 @@ async def _account_of(scope: Scope, receive: Receive) -> tuple[str | None, Recei
         content_type = header(scope, b"content-type") or ""
         try:
             if content_type.startswith("application/x-www-form-urlencoded"):
-                email = (parse_qs(body.decode("utf-8", "replace")).get("email") or [None])[0]
+                values = parse_qs(body.decode("utf-8", "replace")).get("email", [])
+                email = values[0] if values else None
             elif "json" in content_type:
                 data = json.loads(body or b"null")
                 email = data.get("email") if isinstance(data, dict) else None
@@ -266,7 +255,7 @@ class RateLimitMiddleware:
         client: str,
         outcome: Outcome,
     ) -> None:
-        label = _route_label(scope)
+        label = resolve_route(scope)
         RATE_LIMIT_EXCEEDED.labels(path=label).inc()
         retry = outcome.retry_after
         log.warning(

@@ -44,7 +44,7 @@ async def window_sums(
     A minute is down when more than `down_percent` % of its requests failed with a 5xx.
     """
     columns = []
-    for name, span in windows.items():
+    for span in windows.values():
         inside = SLIMinute.bucket_at >= now - span
         # Integer arithmetic: the same on both databases, no float parameters.
         down = and_(
@@ -54,9 +54,7 @@ async def window_sums(
             func.coalesce(func.sum(case((inside, SLIMinute.total), else_=0)), 0),
             func.coalesce(func.sum(case((inside, SLIMinute.errors), else_=0)), 0),
             func.coalesce(func.sum(case((inside, SLIMinute.slow), else_=0)), 0),
-            func.coalesce(
-                func.sum(case((and_(inside, SLIMinute.total > 0), 1), else_=0)), 0
-            ),
+            func.coalesce(func.sum(case((and_(inside, SLIMinute.total > 0), 1), else_=0)), 0),
             func.coalesce(func.sum(case((down, 1), else_=0)), 0),
         ]
     longest = max(windows.values())

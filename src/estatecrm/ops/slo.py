@@ -11,7 +11,7 @@ The three SLOs, each over ERROR_BUDGET_PERIOD_DAYS:
 - latency: the share of requests answered within SLO_LATENCY_P95_MS — the P95 objective means
   at least 95 % must be;
 - error_rate: the share of requests that did not fail with a server error
-  (1 − SLO_ERROR_RATE_TARGET).
+  (1 - SLO_ERROR_RATE_TARGET).
 
 Burn rate over a window = bad share in the window ÷ bad share the objective allows. Alert
 thresholds follow the multi-window, multi-burn-rate recipe of Google's SRE workbook.
@@ -20,6 +20,7 @@ thresholds follow the multi-window, multi-burn-rate recipe of Google's SRE workb
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -303,10 +304,8 @@ class Flusher:
         """Stop the loop and write whatever is still pending."""
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
         await self.tick(with_prune=False)
 
     async def tick(self, *, with_prune: bool = True) -> None:
