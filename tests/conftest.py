@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
 
 from estatecrm.config import Settings
 from estatecrm.db.session import create_engine
+from tests.browser import BrowserClient
 from tests.builders import make_agency, make_user, token_headers
 from tests.services import (
     CI,
@@ -131,7 +132,15 @@ def app(
 
 @pytest.fixture
 async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client talking to the app in-process."""
+    """An HTTP client talking to the app in-process, sending CSRF tokens as our pages do."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with BrowserClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture
+async def raw_client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A plain HTTP client: sends only what the test gives it (no CSRF token)."""
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c

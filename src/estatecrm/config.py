@@ -25,6 +25,11 @@ def to_async_url(url: str) -> str:
     return url
 
 
+def split_list(value: str) -> list[str]:
+    """A comma- or whitespace-separated setting as a list of non-empty items."""
+    return [item for item in value.replace(",", " ").split() if item]
+
+
 class Settings(BaseSettings):
     """Every setting the service reads; names match the operations runbook."""
 
@@ -50,10 +55,55 @@ class Settings(BaseSettings):
     session_max_age_hours: int = Field(default=12, ge=1)
     api_token_ttl_hours: int = Field(default=24 * 30, ge=1)
 
+    # Operations surface (see docs/operations.md).
+    ops_middleware_enabled: bool = True
+    prometheus_multiproc_dir: str = ""
+    slo_uptime_target: float = Field(default=0.999, gt=0, lt=1)
+    slo_latency_p95_ms: int = Field(default=500, ge=1)
+    slo_error_rate_target: float = Field(default=0.001, gt=0, lt=1)
+    error_budget_period_days: int = Field(default=30, ge=1, le=365)
+    sli_flush_interval_seconds: float = Field(default=5.0, gt=0, le=300)
+    alertmanager_url: str = ""
+    rate_limit_enabled: bool = True
+    rate_limit_default: str = "100/minute"
+    rate_limit_health: str = "60/minute"
+    rate_limit_csrf: str = "10/minute"
+    rate_limit_login: str = "5/minute"
+    rate_limit_exempt_ips: str = ""
+    rate_limit_key_prefix: str = "estatecrm"
+    cors_origins: str = ""
+    trusted_proxies: str = ""
+    enable_request_tracing: bool = False
+
     @field_validator("log_level")
     @classmethod
     def _upper_level(cls, value: str) -> str:
         return value.upper()
+
+    @field_validator(
+        "rate_limit_default", "rate_limit_health", "rate_limit_csrf", "rate_limit_login"
+    )
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"not a rate limit like '100/minute': {value!r}") from exc
+        return value
+
+    @field_validator("rate_limit_exempt_ips", "trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        import ipaddress
+
+        for item in split_list(value):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"not an IP address or network: {item!r}") from exc
+        return value
 
     @model_validator(mode="after")
     def _production_needs_secret(self) -> Settings:
@@ -66,6 +116,16 @@ class Settings(BaseSettings):
                 "print(secrets.token_urlsafe(48))')"
             )
         return self
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        """`CORS_ORIGINS` as a list (comma-separated in the environment)."""
+        return split_list(self.cors_origins)
+
+    @property
+    def request_tracing(self) -> bool:
+        """Whether `/trace` exists: asked for, and never in production."""
+        return self.enable_request_tracing and self.environment != "production"
 
     @property
     def async_database_url(self) -> str:

@@ -22,6 +22,8 @@ from estatecrm.auth import pages as auth_pages
 from estatecrm.config import Settings, get_settings
 from estatecrm.db.session import create_engine, create_sessionmaker
 from estatecrm.errors import CRMError
+from estatecrm.ops import metrics as ops_metrics
+from estatecrm.ops import stack as ops_stack
 from estatecrm.properties import api as properties_api
 from estatecrm.properties import pages as properties_pages
 from estatecrm.web.templating import STATIC_DIR, is_htmx, render
@@ -39,7 +41,13 @@ ROUTERS = [
 def wants_json(request: Request) -> bool:
     """API paths and clients that ask for JSON get JSON errors; people get pages."""
     path = request.url.path
-    if path.startswith("/api/") or path in ("/health", "/metrics", "/error-budget", "/csrf-token"):
+    if path.startswith("/api/") or path in (
+        "/health",
+        "/metrics",
+        "/error-budget",
+        "/csrf-token",
+        "/trace",
+    ):
         return True
     accept = request.headers.get("accept", "")
     return "application/json" in accept and "text/html" not in accept
@@ -119,13 +127,17 @@ def install_error_handlers(app: FastAPI) -> None:
             response.headers[key] = value
         return response
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
-        if is_database_down(exc):
-            log.error("database unavailable: %s", exc.__class__.__name__)
-            return error_response(request, 503, "Database unavailable, try again shortly")
-        log.error("unhandled error", exc_info=exc)
-        return error_response(request, 500, "Internal server error")
+    app.add_exception_handler(Exception, unexpected_error)
+
+
+async def unexpected_error(request: Request, exc: Exception) -> Response:
+    """An exception no handler took: 503 if the database is unreachable, else a logged 500."""
+    if is_database_down(exc):
+        ops_metrics.database_unreachable()
+        log.error("database unavailable: %s", exc.__class__.__name__)
+        return error_response(request, 503, "Database unavailable, try again shortly")
+    log.error("unhandled error", exc_info=exc)
+    return error_response(request, 500, "Internal server error")
 
 
 def is_database_down(exc: BaseException) -> bool:
@@ -147,9 +159,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.engine = create_engine(settings)
             app.state.owns_engine = True
             app.state.sessionmaker = create_sessionmaker(app.state.engine)
+        await ops_stack.startup(app, is_database_down)
         try:
             yield
         finally:
+            await ops_stack.shutdown(app)
             if getattr(app.state, "owns_engine", False):
                 await app.state.engine.dispose()
 
@@ -164,6 +178,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = None
     install_error_handlers(app)
+    ops_stack.install(app, settings, error_response=error_response, unexpected=unexpected_error)
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

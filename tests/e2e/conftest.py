@@ -126,6 +126,13 @@ def page(browser: Any, live_server: dict[str, Any]) -> Iterator[Any]:
     context = browser.new_context(
         base_url=live_server["url"], locale="en-GB", timezone_id="Europe/London"
     )
+    # Record every Content-Security-Policy violation the page reports.
+    context.add_init_script(
+        "window.__cspViolations = [];"
+        "document.addEventListener('securitypolicyviolation', function (e) {"
+        "  window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI);"
+        "});"
+    )
     tab = context.new_page()
     tab.console_errors = []
     # Script errors and CSP violations; a 4xx answer the test provoked on purpose is not one.
@@ -139,6 +146,11 @@ def page(browser: Any, live_server: dict[str, Any]) -> Iterator[Any]:
     )
     yield tab
     context.close()
+
+
+def csp_violations(page: Any) -> list[str]:
+    """The CSP violations the current document has reported."""
+    return list(page.evaluate("window.__cspViolations || []"))
 
 
 def sign_in(page: Any, live_server: dict[str, Any]) -> None:

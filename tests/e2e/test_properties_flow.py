@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import csp_violations, sign_in
 
 pytestmark = pytest.mark.e2e
 SHOTS = Path("var/screenshots")
@@ -55,6 +55,7 @@ def test_sign_in_add_property_and_find_it(page: Any, live_server: dict[str, Any]
     assert rows.count() == 1
     page.screenshot(path=str(SHOTS / "properties-list.png"), full_page=True)
     assert page.console_errors == []
+    assert csp_violations(page) == []
 
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/login")

@@ -11,6 +11,7 @@ from estatecrm.auth.deps import CurrentUser, bearer_token
 from estatecrm.auth.schemas import TokenRequest, TokenResponse, UserRead
 from estatecrm.db.session import SessionDep
 from estatecrm.errors import Unauthorized
+from estatecrm.ops import metrics
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -18,7 +19,11 @@ router = APIRouter(prefix="/api/v1", tags=["auth"])
 @router.post("/auth/token", response_model=TokenResponse)
 async def create_token(body: TokenRequest, request: Request, session: SessionDep) -> TokenResponse:
     """Exchange e-mail and password for a bearer token."""
-    user = await service.authenticate(session, body.email, body.password)
+    try:
+        user = await service.authenticate(session, body.email, body.password)
+    except Unauthorized:
+        metrics.auth_failure("invalid_credentials")
+        raise
     token = await service.issue_api_token(
         session, user, ttl=timedelta(hours=request.app.state.settings.api_token_ttl_hours)
     )

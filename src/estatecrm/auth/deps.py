@@ -11,6 +11,7 @@ from estatecrm.auth import service
 from estatecrm.auth.models import Role, User
 from estatecrm.db.session import SessionDep
 from estatecrm.errors import Forbidden, Unauthorized
+from estatecrm.ops import metrics
 
 SESSION_COOKIE = "estatecrm_session"
 
@@ -56,6 +57,10 @@ async def get_current_user(request: Request, session: SessionDep) -> User:
             user = await service.user_for_web_session(session, cookie)
             request.state.auth_method = "session"
     if user is None:
+        if raw is not None:
+            metrics.auth_failure("invalid_token")
+        elif request.cookies.get(SESSION_COOKIE):
+            metrics.auth_failure("invalid_session")
         raise Unauthorized("Not authenticated")
     request.state.user = user
     request.state.user_id = user.id

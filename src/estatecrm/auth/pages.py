@@ -11,6 +11,7 @@ from estatecrm.auth import service
 from estatecrm.auth.deps import SESSION_COOKIE
 from estatecrm.db.session import SessionDep
 from estatecrm.errors import Unauthorized
+from estatecrm.ops import csrf, metrics
 from estatecrm.web.forms import read_form
 from estatecrm.web.templating import render
 
@@ -50,6 +51,7 @@ async def login(request: Request, session: SessionDep) -> Response:
         except Unauthorized as exc:
             errors["__all__"] = exc.message
             request.state.auth_failed = True
+            metrics.auth_failure("invalid_credentials")
         else:
             settings = request.app.state.settings
             max_age = timedelta(hours=settings.session_max_age_hours)
@@ -66,6 +68,8 @@ async def login(request: Request, session: SessionDep) -> Response:
                 secure=not settings.is_development,
                 path="/",
             )
+            # A new session gets a new CSRF token bound to it.
+            csrf.set_token_for_session(request, response, raw)
             return response
     status = 401 if "__all__" in errors else 422
     return render(
@@ -84,4 +88,5 @@ async def logout(request: Request, session: SessionDep) -> Response:
         await service.end_web_session(session, raw)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
+    csrf.set_token_for_session(request, response, None)
     return response

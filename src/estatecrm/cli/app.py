@@ -7,6 +7,7 @@ from rich.table import Table
 
 from estatecrm.cli import db as db_cli
 from estatecrm.cli import demo_data
+from estatecrm.cli import slo as slo_cli
 from estatecrm.cli import users as users_cli
 from estatecrm.cli.common import console, load_settings, run, session_scope
 
@@ -15,6 +16,7 @@ app = typer.Typer(
 )
 app.add_typer(db_cli.app, name="db")
 app.add_typer(users_cli.app, name="users")
+app.add_typer(slo_cli.app, name="slo")
 
 
 @app.command()
@@ -22,19 +24,44 @@ def serve(
     host: str | None = typer.Option(None, help="Bind address (HOST, default 127.0.0.1)"),
     port: int | None = typer.Option(None, help="Port (PORT, default 8000)"),
     reload: bool = typer.Option(False, help="Restart on code changes (development)"),
+    workers: int = typer.Option(
+        1, min=1, help="Worker processes; more than 1 runs gunicorn with deploy/gunicorn.conf.py"
+    ),
 ) -> None:
-    """Serve the CRM with uvicorn."""
+    """Serve the CRM: one uvicorn process, or gunicorn with N uvicorn workers."""
+    settings = load_settings()
+    host = host or settings.host
+    port = port or settings.port
+    if workers > 1:
+        _serve_gunicorn(host, port, workers, settings.prometheus_multiproc_dir)
+        return
     import uvicorn
 
-    settings = load_settings()
     uvicorn.run(
         "estatecrm.main:app",
-        host=host or settings.host,
-        port=port or settings.port,
+        host=host,
+        port=port,
         reload=reload,
-        proxy_headers=True,
+        # The app resolves client addresses itself from TRUSTED_PROXIES.
+        proxy_headers=False,
+        server_header=False,
+        access_log=False,
+        log_config=None,
         log_level=settings.log_level.lower(),
     )
+
+
+def _serve_gunicorn(host: str, port: int, workers: int, multiproc_dir: str) -> None:
+    import os
+    import sys
+
+    config = db_cli.REPO_ROOT / "deploy" / "gunicorn.conf.py"
+    env = dict(os.environ, HOST=host, PORT=str(port), WEB_CONCURRENCY=str(workers))
+    if multiproc_dir:
+        env.setdefault("PROMETHEUS_MULTIPROC_DIR", multiproc_dir)
+    args = [sys.executable, "-m", "gunicorn", "-c", str(config), "estatecrm.main:app"]
+    # Replace this process, so signals from the supervisor reach gunicorn directly.
+    os.execve(sys.executable, args, env)  # noqa: S606 - fixed argv, no shell
 
 
 @app.command()

@@ -3,6 +3,7 @@
 from estatecrm.activity import models as activity_models
 from estatecrm.auth import models as auth_models
 from estatecrm.db.base import Model
+from estatecrm.ops import models as ops_models
 from estatecrm.properties import models as property_models
 
-__all__ = ["Model", "activity_models", "auth_models", "property_models"]
+__all__ = ["Model", "activity_models", "auth_models", "ops_models", "property_models"]

@@ -1,0 +1,303 @@
+"""JSON logs on stdout: one object per line, request ids on every line, secrets redacted.
+
+Records are handed to a queue in the calling thread and written by a listener thread, so a
+slow or blocked stdout never stalls the event loop.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import logging.handlers
+import os
+import queue
+import re
+import sys
+import time
+import traceback
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from estatecrm.ops.context import (
+    IPNetwork,
+    RequestStats,
+    accept_request_id,
+    header,
+    request_stats,
+    resolve_client,
+    state,
+)
+
+REDACTED = "[REDACTED]"
+ACCESS_LOGGER = "estatecrm.access"
+
+# Keys whose values never reach a log line, wherever they appear in structured data.
+SENSITIVE_KEY = re.compile(
+    r"pass(word|wd|phrase)?|secret|token|api[_-]?key|authori[sz]ation|cookie|session|csrf|"
+    r"sort[_-]?code|account[_-]?(number|no)|iban|bic|swift|bank|card[_-]?number|cvv",
+    re.IGNORECASE,
+)
+# The same things written inside free text: `password=...`, `Authorization: Bearer ...`, ...
+_SENSITIVE_ASSIGNMENT = re.compile(
+    r"(?P<key>\b[\w-]*(?:pass(?:word|wd|phrase)?|secret|token|api[_-]?key|authori[sz]ation|"
+    r"cookie|session|csrf|sort[_-]?code|account[_-]?(?:number|no)|iban)[\w-]*)"
+    r"(?P<sep>[\"']?\s*[:=]\s*[\"']?)(?P<value>(?:Bearer\s+|Basic\s+)?[^\s\"',;&]+)",
+    re.IGNORECASE,
+)
+_BEARER = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=\-]+", re.IGNORECASE)
+# UK bank details and card numbers in free text.
+_SORT_CODE = re.compile(r"\b\d{2}-\d{2}-\d{2}\b")
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,4})?\b")
+_CARD = re.compile(r"\b(?:\d[ -]?){13,19}\b")
+_ACCOUNT = re.compile(
+    r"(?i)\b(acc(?:oun)?t(?:[\s_-]?(?:number|num|no\.?))?)(\s*[:=#]?\s*)\d{6,10}\b"
+)
+
+# Fields we write ourselves from trusted values; everything else is scrubbed.
+SAFE_FIELDS = {"timestamp", "level", "logger", "request_id", "pid", "method", "route", "status"}
+SAFE_FIELDS |= {"duration_ms", "db_queries", "db_ms", "user_id", "client_ip", "error_type"}
+
+# LogRecord attributes that are not "extra" fields.
+_RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+_RESERVED |= {"request_id", "color_message"}
+
+
+def redact_text(text: str) -> str:
+    """Free text with credentials and bank details replaced."""
+    text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    text = _SENSITIVE_ASSIGNMENT.sub(lambda m: f"{m.group('key')}{m.group('sep')}{REDACTED}", text)
+    text = _ACCOUNT.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    text = _IBAN.sub(REDACTED, text)
+    text = _SORT_CODE.sub(REDACTED, text)
+    return _CARD.sub(REDACTED, text)
+
+
+def redact(value: Any, key: str | None = None) -> Any:
+    """A copy of structured data with sensitive keys blanked and free text scrubbed."""
+    if key is not None and SENSITIVE_KEY.search(key):
+        return REDACTED if value not in (None, "") else value
+    if isinstance(value, dict):
+        return {str(k): redact(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [redact(v) for v in value]
+    if isinstance(value, str):
+        return redact_text(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return redact_text(str(value))
+
+
+class RequestContextFilter(logging.Filter):
+    """Stamps each record with the current request id (in the thread that logs it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "request_id", None) is None:
+            stats = request_stats.get()
+            record.request_id = stats.request_id if stats is not None else None
+        return True
+
+
+class JSONFormatter(logging.Formatter):
+    """One JSON object per record: timestamp, level, event, logger, request id, extras."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, Any] = {
+            "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname.lower(),
+            "event": record.getMessage(),
+            "logger": record.name,
+        }
+        request_id = getattr(record, "request_id", None)
+        if request_id:
+            payload["request_id"] = request_id
+        for name, value in record.__dict__.items():
+            if name not in _RESERVED and name not in payload and not name.startswith("_"):
+                payload[name] = value
+        payload["pid"] = record.process
+        if record.exc_info and record.exc_info[0] is not None:
+            payload["exception"] = "".join(traceback.format_exception(*record.exc_info))
+            payload["error_type"] = record.exc_info[0].__name__
+        elif record.exc_text:
+            payload["exception"] = record.exc_text
+        if record.stack_info:
+            payload["stack"] = record.stack_info
+        out = {k: (v if k in SAFE_FIELDS else redact(v, k)) for k, v in payload.items()}
+        return json.dumps(out, default=str, ensure_ascii=False)
+
+
+class StdoutHandler(logging.Handler):
+    """Writes to whatever `sys.stdout` is at the time (so test capture works)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            stream = sys.stdout
+            stream.write(self.format(record) + "\n")
+            stream.flush()
+        except Exception:  # a broken stdout must never kill the writer thread
+            self.handleError(record)
+
+
+class _Queue(logging.handlers.QueueHandler):
+    """Hands records to the writer thread; formats nothing in the request's thread."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        # Resolve the message and traceback now (arguments may change later), keep extras.
+        record.msg = record.getMessage()
+        record.args = None
+        if record.exc_info and record.exc_info[0] is not None:
+            record.exc_text = "".join(traceback.format_exception(*record.exc_info))
+            record.exc_info = None
+        return record
+
+
+_listener: logging.handlers.QueueListener | None = None
+_queue: queue.Queue[logging.LogRecord] | None = None
+_configured_level: str | None = None
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Route every log record (ours, uvicorn's, SQLAlchemy's) through the JSON writer."""
+    global _listener, _queue, _configured_level
+    root = logging.getLogger()
+    root.setLevel(level)
+    logging.getLogger("estatecrm").setLevel(level)
+    if _listener is not None:
+        _configured_level = level
+        return
+    _queue = queue.Queue(-1)
+    writer = StdoutHandler()
+    writer.setFormatter(JSONFormatter())
+    _listener = logging.handlers.QueueListener(_queue, writer, respect_handler_level=False)
+    _listener.start()
+    handler = _Queue(_queue)
+    handler.addFilter(RequestContextFilter())
+    for existing in list(root.handlers):
+        root.removeHandler(existing)
+    root.addHandler(handler)
+    for name in ("uvicorn", "uvicorn.error", "gunicorn.error"):
+        lg = logging.getLogger(name)
+        lg.handlers = []
+        lg.propagate = True
+    # We log every request ourselves, once, with the request id.
+    logging.getLogger("uvicorn.access").handlers = []
+    logging.getLogger("uvicorn.access").propagate = False
+    logging.getLogger("uvicorn.access").disabled = True
+    _configured_level = level
+    atexit.register(flush_logs)
+
+
+def flush_logs(timeout: float = 5.0) -> None:
+    """Wait until every queued record has been written."""
+    if _queue is None:
+        return
+    deadline = time.monotonic() + timeout
+    while _queue.unfinished_tasks and time.monotonic() < deadline:
+        time.sleep(0.005)
+    sys.stdout.flush()
+
+
+# --- middleware ---------------------------------------------------------------------------
+
+
+class RequestIdMiddleware:
+    """Outermost: takes or makes the request id, resolves the client address, echoes the id."""
+
+    def __init__(self, app: ASGIApp, *, trusted_proxies: list[IPNetwork]) -> None:
+        self.app = app
+        self.trusted = trusted_proxies
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = accept_request_id(header(scope, b"x-request-id"))
+        client = scope.get("client")
+        peer = client[0] if client else None
+        if self.trusted and peer is not None:
+            real = resolve_client(peer, header(scope, b"x-forwarded-for"), self.trusted)
+            if real != peer and real is not None:
+                scope["client"] = (real, 0)
+                proto = header(scope, b"x-forwarded-proto")
+                if proto in ("http", "https"):
+                    scope["scheme"] = proto
+            peer = real
+        st = state(scope)
+        st["request_id"] = request_id
+        st["client_ip"] = peer
+        token = request_stats.set(RequestStats(request_id=request_id))
+        raw_id = request_id.encode("latin-1")
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k != b"x-request-id"]
+                headers.append((b"x-request-id", raw_id))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            request_stats.reset(token)
+
+
+class AccessLogMiddleware:
+    """One JSON line per request with its outcome, duration and who asked."""
+
+    def __init__(self, app: ASGIApp, *, skip_prefixes: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.log = logging.getLogger(ACCESS_LOGGER)
+        self.skip = skip_prefixes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            path = scope.get("path", "")
+            if not (self.skip and path.startswith(self.skip) and status < 400):
+                self._emit(scope, status, (time.perf_counter() - started) * 1000.0)
+
+    def _emit(self, scope: Scope, status: int, duration_ms: float) -> None:
+        if not self.log.isEnabledFor(logging.INFO):
+            return
+        st = state(scope)
+        stats = request_stats.get()
+        fields: dict[str, Any] = {
+            "request_id": st.get("request_id"),
+            "method": scope.get("method"),
+            "path": scope.get("path"),
+            "route": st.get("route"),
+            "status": status,
+            "duration_ms": round(duration_ms, 2),
+            "client_ip": st.get("client_ip"),
+            "user_agent": (header(scope, b"user-agent") or "")[:200] or None,
+        }
+        user_id = st.get("user_id")
+        if user_id is not None:
+            fields["user_id"] = user_id
+        if stats is not None and stats.db_queries:
+            fields["db_queries"] = stats.db_queries
+            fields["db_ms"] = round(stats.db_seconds * 1000.0, 2)
+        level = logging.ERROR if status >= 500 else logging.INFO
+        self.log.log(level, "request", extra=fields)
+
+
+def pid() -> int:
+    """This worker's process id (for log lines and tests)."""
+    return os.getpid()
