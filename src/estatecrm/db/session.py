@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from estatecrm.config import Settings
+from estatecrm.kit import crypto
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -43,7 +44,14 @@ def create_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(url, echo=settings.db_echo)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
-        return engine
+    else:
+        engine = _postgres_engine(settings, url)
+    # Encrypted columns use the keys of the settings this engine was built from.
+    crypto.attach(engine.dialect, crypto.keyring_for(settings))
+    return engine
+
+
+def _postgres_engine(settings: Settings, url: str) -> AsyncEngine:
     return create_async_engine(
         url,
         echo=settings.db_echo,
