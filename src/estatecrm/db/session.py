@@ -80,4 +80,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             raise
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": commit BEFORE the response is sent. With FastAPI's default ("request")
+# the commit ran after the client already had its 201, so an acknowledged write could still
+# fail to commit, and a client's next request could start before the previous one committed
+# (on SQLite that surfaced as "database is locked" under a single sequential client).
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
