@@ -87,7 +87,11 @@ def read_secret(cfg: VaultConfig) -> tuple[dict[str, str], int | None]:
 def write_secret(cfg: VaultConfig, updates: Mapping[str, str]) -> int | None:
     """Merge `updates` into the secret (check-and-set on the version read); the new version."""
     current, version = read_secret(cfg)
-    merged = {**current, **updates}
+    merged = dict(current)
+    # Keep the operator's spelling of a key (secret_key vs SECRET_KEY) rather than adding both.
+    existing = {k.lower(): k for k in current}
+    for key, value in updates.items():
+        merged[existing.get(key.lower(), key)] = value
     client = _client(cfg)
     try:
         response = client.secrets.kv.v2.create_or_update_secret(
