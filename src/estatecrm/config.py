@@ -32,7 +32,14 @@ def to_async_url(url: str) -> str:
 
 # Settings that say where Vault is; they can only come from the environment or `.env`.
 VAULT_FIELDS = frozenset(
-    {"vault_addr", "vault_token", "vault_secret_path", "vault_mount", "vault_timeout", "vault_cacert"}
+    {
+        "vault_addr",
+        "vault_token",
+        "vault_secret_path",
+        "vault_mount",
+        "vault_timeout",
+        "vault_cacert",
+    }
 )
 
 

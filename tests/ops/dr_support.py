@@ -94,7 +94,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until_up(base: str, proc: subprocess.Popen[bytes], log: Path, path: str = "/login") -> None:
+def wait_until_up(
+    base: str, proc: subprocess.Popen[bytes], log: Path, path: str = "/login"
+) -> None:
     """Wait for a server to answer, failing with its log if it dies or never does."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -125,7 +125,9 @@ def test_round_trip_while_the_service_takes_writes(kind: str, tmp_path: Path) ->
     assert read_manifest(safety)["tables"]["property"]["rows"] == live_counts["property"]
 
 
-def test_verify_fails_on_a_tampered_dump(demo_db: tuple[str, dict[str, str]], tmp_path: Path) -> None:
+def test_verify_fails_on_a_tampered_dump(
+    demo_db: tuple[str, dict[str, str]], tmp_path: Path
+) -> None:
     _url, env = demo_db
     archive = tmp_path / "good.tar.gz"
     ok(cli(env, "backup", "create", "-o", str(archive)))
@@ -201,8 +203,21 @@ def test_restore_refuses_without_yes(demo_db: tuple[str, dict[str, str]], tmp_pa
     archive = tmp_path / "b.tar.gz"
     ok(cli(env, "backup", "create", "-o", str(archive)))
     query_before = counts(url, ["property"])
-    ok(cli(env, "users", "create", "--agency", "After", "--email", "after@x.test",
-           "--password", "long-enough-pw", "--role", "admin"))
+    ok(
+        cli(
+            env,
+            "users",
+            "create",
+            "--agency",
+            "After",
+            "--email",
+            "after@x.test",
+            "--password",
+            "long-enough-pw",
+            "--role",
+            "admin",
+        )
+    )
     result = cli(env, "backup", "restore", str(archive))
     assert result.returncode == 2
     assert "Refusing to restore without --yes" in result.stderr
@@ -225,8 +240,19 @@ def test_restore_refuses_a_schema_newer_than_the_code(
 
     future = tmp_path / "future.tar.gz"
     rewrite_archive(archive, future, from_the_future)
-    ok(cli(env, "users", "create", "--agency", "Kept", "--email", "kept@x.test",
-           "--password", "long-enough-pw"))
+    ok(
+        cli(
+            env,
+            "users",
+            "create",
+            "--agency",
+            "Kept",
+            "--email",
+            "kept@x.test",
+            "--password",
+            "long-enough-pw",
+        )
+    )
     result = cli(env, "backup", "restore", str(future), "--yes")
     assert result.returncode == 1
     assert "0099_from_the_future" in result.stderr and "newer version" in result.stderr
@@ -253,8 +279,21 @@ def test_restore_of_an_older_schema_replaces_everything_and_asks_for_upgrade(
     url = scratch_database_url(kind, tmp_path, "dr_older")
     env = cli_env(url, tmp_path)
     ok(cli(env, "db", "upgrade", "0001_foundation"))
-    ok(cli(env, "users", "create", "--agency", "Old Agency", "--email", "old@x.test",
-           "--password", "long-enough-pw", "--role", "admin"))
+    ok(
+        cli(
+            env,
+            "users",
+            "create",
+            "--agency",
+            "Old Agency",
+            "--email",
+            "old@x.test",
+            "--password",
+            "long-enough-pw",
+            "--role",
+            "admin",
+        )
+    )
     archive = tmp_path / "old.tar.gz"
     ok(cli(env, "backup", "create", "-o", str(archive)))
     assert read_manifest(archive)["alembic_revision"] == "0001_foundation"
@@ -289,14 +328,27 @@ def test_a_broken_postgresql_dump_is_rolled_back(tmp_path: Path) -> None:
 
     broken = tmp_path / "broken.tar.gz"
     rewrite_archive(archive, broken, truncate)
-    ok(cli(env, "users", "create", "--agency", "Survivor", "--email", "survivor@x.test",
-           "--password", "long-enough-pw"))
+    ok(
+        cli(
+            env,
+            "users",
+            "create",
+            "--agency",
+            "Survivor",
+            "--email",
+            "survivor@x.test",
+            "--password",
+            "long-enough-pw",
+        )
+    )
     result = cli(env, "backup", "restore", str(broken), "--yes", "--no-safety-backup")
     assert result.returncode == 1
     assert "rolled back" in result.stderr
     # The database is exactly as it was, including what was added after the backup.
     assert query(url, "SELECT count(*) FROM property")[0][0] == 60
-    assert query(url, "SELECT count(*) FROM user_account WHERE email = 'survivor@x.test'")[0][0] == 1
+    assert (
+        query(url, "SELECT count(*) FROM user_account WHERE email = 'survivor@x.test'")[0][0] == 1
+    )
     # verify says the same about the archive, and leaves no scratch database behind.
     assert cli(env, "backup", "verify", str(broken)).returncode == 1
     leftovers = query(url, "SELECT datname FROM pg_database WHERE datname LIKE '%\\_verify\\_%'")

@@ -124,7 +124,9 @@ def test_plan_keeps_keys_in_use_and_retires_the_rest() -> None:
 
 def test_update_env_file_keeps_other_lines(tmp_path: Path) -> None:
     env = tmp_path / ".env"
-    env.write_text("# comment\nDATABASE_URL=sqlite:///x.db\nexport SECRET_KEY=old\nLOG_LEVEL=INFO\n")
+    env.write_text(
+        "# comment\nDATABASE_URL=sqlite:///x.db\nexport SECRET_KEY=old\nLOG_LEVEL=INFO\n"
+    )
     ops.update_env_file(env, {"SECRET_KEY": "new", "SECRET_KEY_PREVIOUS": "old"})
     assert env.read_text().splitlines() == [
         "# comment",
@@ -192,7 +194,9 @@ def test_rotate_via_the_cli_printing_env_lines(kind: str, tmp_path: Path) -> Non
     result = ok(cli(env, "secrets", "rotate", "--output", "env", "--batch-size", "7"))
     new = _parse_env_lines(result.stdout)
     assert set(new) == {"SECRET_KEY", "SECRET_KEY_PREVIOUS", "FIELD_ENCRYPTION_KEYS"}
-    assert new["SECRET_KEY_PREVIOUS"] == env["SECRET_KEY"] and new["SECRET_KEY"] != env["SECRET_KEY"]
+    assert (
+        new["SECRET_KEY_PREVIOUS"] == env["SECRET_KEY"] and new["SECRET_KEY"] != env["SECRET_KEY"]
+    )
     keys = crypto.split_keys(new["FIELD_ENCRYPTION_KEYS"])
     assert keys[1:] == old_keys and keys[0] not in old_keys
     assert "Every encrypted field is now under the new key" in result.stderr
@@ -223,7 +227,18 @@ def test_zero_downtime_rotation_then_reencrypt_with_an_env_file(tmp_path: Path) 
     env_file = tmp_path / "service.env"
     env_file.write_text("LOG_LEVEL=WARNING\n")
 
-    ok(cli(env, "secrets", "rotate", "--no-reencrypt", "--env-file", str(env_file), "--output", "env"))
+    ok(
+        cli(
+            env,
+            "secrets",
+            "rotate",
+            "--no-reencrypt",
+            "--env-file",
+            str(env_file),
+            "--output",
+            "env",
+        )
+    )
     written = _parse_env_lines(env_file.read_text())
     keys = crypto.split_keys(written["FIELD_ENCRYPTION_KEYS"])
     assert keys[1:] == [first_key] and written["LOG_LEVEL"] == "WARNING"

@@ -40,9 +40,7 @@ async def test_writers_set_and_read_it_viewers_get_null(
     listed = (await client.get(API, headers=viewer)).json()["items"]
     assert all(p["access_code"] is None for p in listed)
     assert CODE not in (await client.get(API, headers=viewer)).text
-    denied = await client.patch(
-        f"{API}/{body['id']}", json={"access_code": "0000"}, headers=viewer
-    )
+    denied = await client.patch(f"{API}/{body['id']}", json={"access_code": "0000"}, headers=viewer)
     assert denied.status_code == 403
 
 
@@ -64,7 +62,9 @@ async def test_patch_put_clear_and_validation(client: Any, session: Any, headers
     assert await _raw(session, created["id"]) is None
     # PUT replaces every field: without the code it is cleared.
     await client.patch(url, json={"access_code": CODE}, headers=headers)
-    put = await client.put(url, json=property_payload(reference=created["reference"]), headers=headers)
+    put = await client.put(
+        url, json=property_payload(reference=created["reference"]), headers=headers
+    )
     assert put.status_code == 200 and put.json()["access_code"] is None
     too_long = await client.patch(url, json={"access_code": "x" * 101}, headers=headers)
     assert too_long.status_code == 422 and too_long.json()["detail"][0]["field"] == "access_code"

@@ -139,10 +139,10 @@ def rotate(
             "[green]New secrets printed above[/green]: put them in the service's environment "
             "now — encrypted fields will only be readable with them."
         )
-    new_fp = crypto.fingerprint(plan.keys[0])
+    fingerprints = ", ".join(crypto.fingerprint(k) for k in plan.keys)
     err_console.print(
-        f"Field-encryption keys, newest first: {', '.join(crypto.fingerprint(k) for k in plan.keys)}"
-        f" (new: {new_fp}). SECRET_KEY_PREVIOUS now holds the old SECRET_KEY."
+        f"Field-encryption keys, newest first: {fingerprints} (new: {fingerprints.split(',')[0]})."
+        " SECRET_KEY_PREVIOUS now holds the old SECRET_KEY."
     )
     if plan.retired:
         err_console.print(
@@ -188,7 +188,9 @@ def status() -> None:
     table.add_column("Fingerprint")
     table.add_column("Values it decrypts", justify="right")
     for position, (fp, count) in enumerate(zip(usage.fingerprints, usage.per_key, strict=True)):
-        table.add_row(str(position + 1), fp + (" (derived from SECRET_KEY)" if derived else ""), str(count))
+        table.add_row(
+            str(position + 1), fp + (" (derived from SECRET_KEY)" if derived else ""), str(count)
+        )
     console.print(table)
     for column, count in usage.per_column.items():
         console.print(f"{column}: {count} encrypted value(s)")

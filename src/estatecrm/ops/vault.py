@@ -49,7 +49,9 @@ def _explain(cfg: VaultConfig, exc: Exception, action: str) -> VaultError:
     if isinstance(exc, hvac_errors.InvalidPath):
         return VaultError(f"Vault has no secret {where} (check VAULT_MOUNT and VAULT_SECRET_PATH)")
     if isinstance(exc, hvac_errors.Forbidden | hvac_errors.Unauthorized):
-        return VaultError(f"Vault refused to {action} {where}: the token is invalid or lacks policy")
+        return VaultError(
+            f"Vault refused to {action} {where}: the token is invalid or lacks policy"
+        )
     if isinstance(exc, hvac_errors.VaultDown):
         return VaultError(f"Vault at {cfg.addr} is sealed or in maintenance: cannot {action}")
     if isinstance(exc, hvac_errors.InvalidRequest):

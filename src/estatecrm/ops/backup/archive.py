@@ -49,9 +49,10 @@ def write_archive(output: Path, manifest: Manifest, dump: Path, reporter: Report
     task = reporter.task("Compressing", total=dump.stat().st_size, unit="bytes")
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        with os.fdopen(fd, "wb") as raw, tarfile.open(
-            fileobj=raw, mode="w:gz", compresslevel=6
-        ) as tar:
+        with (
+            os.fdopen(fd, "wb") as raw,
+            tarfile.open(fileobj=raw, mode="w:gz", compresslevel=6) as tar,
+        ):
             tar.addfile(_info(MANIFEST, len(manifest_bytes)), io.BytesIO(manifest_bytes))
             with dump.open("rb") as f:
                 counted = cast(IO[bytes], _Counting(f, task))
@@ -81,7 +82,11 @@ def read_archive(path: Path, workdir: Path, reporter: Reporter) -> tuple[Manifes
                 raise BackupError(f"{path} has no manifest.json: not an Estate Agent CRM backup")
             allowed = {MANIFEST, *DUMP_FILES.values()}
             for member in members:
-                if member.name not in allowed or not member.isfile() or names.count(member.name) > 1:
+                if (
+                    member.name not in allowed
+                    or not member.isfile()
+                    or names.count(member.name) > 1
+                ):
                     raise BackupError(f"{path} holds an unexpected entry {member.name!r}")
             manifest_file = tar.extractfile(MANIFEST)
             assert manifest_file is not None

@@ -231,7 +231,7 @@ async def _watch(proc: Any, path: Path, reporter: Reporter, description: str) ->
     while not waiter.done():
         await asyncio.wait({waiter}, timeout=0.25)
         with suppress(OSError):
-            task.set(path.stat().st_size)
+            task.set(os.stat(path).st_size)
     task.done()
     return await stderr_task
 
@@ -395,7 +395,8 @@ async def restore_over(target: Target, dump_file: Path, tools: Tools, reporter: 
         consumed = await consumer.wait()
         produced_err, consumed_err = await produced_err_task, await consumed_err_task
     finally:
-        Path(prologue).unlink(missing_ok=True)
+        with suppress(FileNotFoundError):
+            os.unlink(prologue)
     if produced != 0:
         raise BackupError(
             "pg_restore could not read the dump; the restore was rolled back and the database "

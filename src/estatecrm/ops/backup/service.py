@@ -123,7 +123,9 @@ async def create_backup(
             server_version = tool_version = f"SQLite {sqlite_backup.server_version()}"
         else:
             target = postgres.Target.from_url(settings.database_url)
-            result = await postgres.dump(target, dump, postgres.Tools(settings.pg_bin_dir), reporter)
+            result = await postgres.dump(
+                target, dump, postgres.Tools(settings.pg_bin_dir), reporter
+            )
             stats, revision = result.stats, result.revision
             server_version, tool_version = result.server_version, result.tool_version
         task = reporter.task("Checksumming the dump")
