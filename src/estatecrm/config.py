@@ -5,10 +5,15 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
 DEFAULT_SQLITE_PATH = Path("var") / "estatecrm.db"
@@ -30,15 +35,93 @@ def split_list(value: str) -> list[str]:
     return [item for item in value.replace(",", " ").split() if item]
 
 
+# Settings that say where Vault is; they can only come from the environment or `.env`.
+VAULT_FIELDS = frozenset(
+    {
+        "vault_addr",
+        "vault_token",
+        "vault_secret_path",
+        "vault_mount",
+        "vault_timeout",
+        "vault_cacert",
+    }
+)
+
+
+class VaultSettingsSource(PydanticBaseSettingsSource):
+    """Settings from a Vault KV v2 secret when VAULT_ADDR is set (keys named like the env vars).
+
+    It ranks above the environment, which stays the fallback for anything the secret does not
+    hold. Vault being unreachable is an error, never a silent fallback.
+    """
+
+    def __init__(
+        self,
+        settings_cls: type[BaseSettings],
+        env: PydanticBaseSettingsSource,
+        dotenv: PydanticBaseSettingsSource,
+    ) -> None:
+        super().__init__(settings_cls)
+        self._env = env
+        self._dotenv = dotenv
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        # Unused: __call__ reads the whole secret at once.
+        return None, field_name, False
+
+    def _vault_config(self) -> Any:
+        from estatecrm.ops.vault import VaultConfig
+
+        found = {**self._dotenv(), **self._env()}
+        addr = str(found.get("vault_addr") or "").strip()
+        if not addr:
+            return None
+        return VaultConfig(
+            addr=addr,
+            secret_path=str(found.get("vault_secret_path") or "").strip().strip("/"),
+            token=str(found.get("vault_token") or ""),
+            mount=str(found.get("vault_mount") or "secret").strip().strip("/"),
+            timeout=float(found.get("vault_timeout") or 5.0),
+            cacert=str(found.get("vault_cacert") or ""),
+        )
+
+    def __call__(self) -> dict[str, Any]:
+        cfg = self._vault_config()
+        if cfg is None:
+            return {}
+        from estatecrm.ops.vault import read_secret
+
+        data, _version = read_secret(cfg)
+        fields = {name.lower() for name in self.settings_cls.model_fields} - VAULT_FIELDS
+        return {k.lower(): v for k, v in data.items() if k.lower() in fields}
+
+
 class Settings(BaseSettings):
     """Every setting the service reads; names match the operations runbook."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 
     environment: Literal["development", "test", "staging", "production"] = "development"
-    secret_key: str = DEV_SECRET_KEY
-    secret_key_previous: str = ""
+    secret_key: str = Field(default=DEV_SECRET_KEY, repr=False)
+    secret_key_previous: str = Field(default="", repr=False)
     log_level: str = "INFO"
+
+    # Comma-separated Fernet keys, newest first; empty outside production = derived from
+    # SECRET_KEY (see kit/crypto.py).
+    field_encryption_keys: str = Field(default="", repr=False)
+
+    # Vault KV v2 (read at start when VAULT_ADDR is set; see VaultSettingsSource).
+    vault_addr: str = ""
+    vault_token: str = Field(default="", repr=False)
+    vault_secret_path: str = ""
+    vault_mount: str = "secret"
+    vault_timeout: float = Field(default=5.0, gt=0)
+    vault_cacert: str = ""
+
+    # Backups: where `estatecrm backup create` writes by default, and which PostgreSQL client
+    # tools to use (empty: pg_dump / pg_restore / psql from PATH).
+    backup_dir: Path = Path("var") / "backups"
+    pg_bin_dir: str = ""
 
     database_url: str = f"sqlite:///{DEFAULT_SQLITE_PATH}"
     db_pool_size: int = Field(default=5, ge=1, le=200)
@@ -105,6 +188,18 @@ class Settings(BaseSettings):
                 raise ValueError(f"not an IP address or network: {item!r}") from exc
         return value
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        vault = VaultSettingsSource(settings_cls, env_settings, dotenv_settings)
+        return init_settings, vault, env_settings, dotenv_settings, file_secret_settings
+
     @model_validator(mode="after")
     def _production_needs_secret(self) -> Settings:
         if self.environment == "production" and (
@@ -115,6 +210,19 @@ class Settings(BaseSettings):
                 "production (generate one with: python -c 'import secrets; "
                 "print(secrets.token_urlsafe(48))')"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _check_encryption_keys(self) -> Settings:
+        from estatecrm.kit.crypto import check_keys, split_keys
+
+        keys = split_keys(self.field_encryption_keys)
+        if not keys and self.environment == "production":
+            raise ValueError(
+                "FIELD_ENCRYPTION_KEYS must be set in production (comma-separated Fernet keys, "
+                "newest first; generate one with `estatecrm secrets generate-key`)"
+            )
+        check_keys(keys)
         return self
 
     @property
@@ -155,7 +263,7 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
-    """The process-wide settings (cached; tests clear the cache)."""
+    """The process-wide settings (cached; tests clear the cache); Vault is read once here."""
     return Settings()
 
 

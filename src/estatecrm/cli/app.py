@@ -5,8 +5,10 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
+from estatecrm.cli import backup as backup_cli
 from estatecrm.cli import db as db_cli
 from estatecrm.cli import demo_data
+from estatecrm.cli import secrets as secrets_cli
 from estatecrm.cli import slo as slo_cli
 from estatecrm.cli import users as users_cli
 from estatecrm.cli.common import console, load_settings, run, session_scope
@@ -17,6 +19,8 @@ app = typer.Typer(
 app.add_typer(db_cli.app, name="db")
 app.add_typer(users_cli.app, name="users")
 app.add_typer(slo_cli.app, name="slo")
+app.add_typer(backup_cli.app, name="backup")
+app.add_typer(secrets_cli.app, name="secrets")
 
 
 @app.command()

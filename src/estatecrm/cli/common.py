@@ -22,8 +22,13 @@ T = TypeVar("T")
 
 def load_settings() -> Settings:
     """The settings, or a clear message and exit code 2 when they are invalid."""
+    from estatecrm.ops.vault import VaultError
+
     try:
         return get_settings()
+    except VaultError as exc:
+        err_console.print(f"[red]Configuration error[/red] (Vault): {exc}")
+        raise typer.Exit(code=2) from None
     except ValidationError as exc:
         for err in exc.errors():
             where = ".".join(str(p) for p in err.get("loc", ())) or "settings"

@@ -295,6 +295,14 @@ def build_properties(
     return rows
 
 
+def add_access_codes(rng: random.Random, rows: list[dict[str, Any]]) -> None:
+    """Key safe codes on most lettings (stored encrypted); a separate generator, so the rest
+    of the demo data stays the same."""
+    for row in rows:
+        wanted = row["marketing_type"] == MarketingType.letting and rng.random() < 0.7
+        row["access_code"] = f"Key safe {rng.randint(1000, 9999)}" if wanted else None
+
+
 async def demo_agency(session: AsyncSession) -> Agency | None:
     """The demo agency, if it has been loaded."""
     return await session.scalar(select(Agency).where(Agency.name == DEMO_AGENCY))
@@ -337,6 +345,7 @@ async def load(session: AsyncSession, *, properties: int = 240, seed: int = 2026
     rows = build_properties(
         rng, agency.id, properties, [o.id for o in offices.values()], negotiators
     )
+    add_access_codes(random.Random(seed + 1), rows)
     await session.execute(insert(Property), rows)
     await session.flush()
     for seeder in EXTRA_SEEDERS:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from estatecrm.config import Settings
+from estatecrm.kit import crypto
 from estatecrm.ops.metrics import instrument_engine
 
 
@@ -44,9 +45,16 @@ def create_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(url, echo=settings.db_echo)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
-        instrument_engine(engine)
-        return engine
-    engine = create_async_engine(
+    else:
+        engine = _postgres_engine(settings, url)
+    instrument_engine(engine)
+    # Encrypted columns use the keys of the settings this engine was built from.
+    crypto.attach(engine.dialect, crypto.keyring_for(settings))
+    return engine
+
+
+def _postgres_engine(settings: Settings, url: str) -> AsyncEngine:
+    return create_async_engine(
         url,
         echo=settings.db_echo,
         pool_size=settings.db_pool_size,
@@ -55,8 +63,6 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_pre_ping=True,
         pool_recycle=1800,
     )
-    instrument_engine(engine)
-    return engine
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -76,4 +82,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             raise
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": commit BEFORE the response is sent. With FastAPI's default ("request")
+# the commit ran after the client already had its 201, so an acknowledged write could still
+# fail to commit, and a client's next request could start before the previous one committed
+# (on SQLite that surfaced as "database is locked" under a single sequential client).
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -9,9 +9,11 @@ from fastapi import APIRouter, Depends, Query, Response
 from estatecrm.activity import service as activity_service
 from estatecrm.activity.schemas import ActivityRead
 from estatecrm.auth.deps import CurrentUser, ManagerUser, WriterUser
+from estatecrm.auth.models import User
 from estatecrm.db.session import SessionDep
 from estatecrm.kit.pagination import Page, PageParams, page_params
 from estatecrm.properties import service
+from estatecrm.properties.models import Property
 from estatecrm.properties.schemas import (
     PropertyCreate,
     PropertyFilters,
@@ -23,6 +25,14 @@ from estatecrm.properties.schemas import (
 router = APIRouter(prefix="/api/v1/properties", tags=["properties"])
 
 Paging = Annotated[PageParams, Depends(page_params)]
+
+
+def _read(user: User, prop: Property) -> PropertyRead:
+    """A property as this user may see it (no access code for viewers)."""
+    read = PropertyRead.model_validate(prop)
+    if not service.may_see_access_code(user):
+        read = read.model_copy(update={"access_code": None})
+    return read
 
 
 @router.get("", response_model=Page[PropertyRead])
@@ -37,7 +47,7 @@ async def list_properties(
         session, user, filters, limit=paging.limit, offset=paging.offset
     )
     return Page(
-        items=[PropertyRead.model_validate(r) for r in rows],
+        items=[_read(user, r) for r in rows],
         total=total,
         limit=paging.limit,
         offset=paging.offset,
@@ -49,13 +59,13 @@ async def create_property(
     body: PropertyCreate, session: SessionDep, user: WriterUser
 ) -> PropertyRead:
     """Add a property."""
-    return PropertyRead.model_validate(await service.create(session, user, body))
+    return _read(user, await service.create(session, user, body))
 
 
 @router.get("/{property_id}", response_model=PropertyRead)
 async def get_property(property_id: int, session: SessionDep, user: CurrentUser) -> PropertyRead:
     """One property."""
-    return PropertyRead.model_validate(await service.get(session, user, property_id))
+    return _read(user, await service.get(session, user, property_id))
 
 
 @router.put("/{property_id}", response_model=PropertyRead)
@@ -63,7 +73,7 @@ async def replace_property(
     property_id: int, body: PropertyReplace, session: SessionDep, user: WriterUser
 ) -> PropertyRead:
     """Replace every field of a property."""
-    return PropertyRead.model_validate(await service.update(session, user, property_id, body))
+    return _read(user, await service.update(session, user, property_id, body))
 
 
 @router.patch("/{property_id}", response_model=PropertyRead)
@@ -71,7 +81,7 @@ async def update_property(
     property_id: int, body: PropertyUpdate, session: SessionDep, user: WriterUser
 ) -> PropertyRead:
     """Change some fields of a property."""
-    return PropertyRead.model_validate(await service.update(session, user, property_id, body))
+    return _read(user, await service.update(session, user, property_id, body))
 
 
 @router.delete("/{property_id}", status_code=204)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from estatecrm.auth.models import enum_column
 from estatecrm.db.base import AgencyScoped, IdMixin, IdType, Model, TimestampMixin
 from estatecrm.db.types import JSONType, UTCDateTime
+from estatecrm.kit.crypto import EncryptedString
 
 
 class PropertyType(enum.StrEnum):
@@ -129,3 +130,5 @@ class Property(IdMixin, AgencyScoped, TimestampMixin, Model):
     instructed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     listed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Key safe or alarm code: encrypted at rest, never logged, hidden from viewers.
+    access_code: Mapped[str | None] = mapped_column(EncryptedString())

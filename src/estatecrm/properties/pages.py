@@ -27,7 +27,7 @@ from estatecrm.properties.models import (
 from estatecrm.properties.schemas import PropertyCreate, PropertyFilters, PropertyReplace
 from estatecrm.web.forms import FormInvalid, crm_error_field, errors_from, pence_field, read_form
 from estatecrm.web.forms import validate as validate_form
-from estatecrm.web.templating import render
+from estatecrm.web.templating import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -173,6 +173,29 @@ async def property_detail(
     property_id: int, request: Request, session: SessionDep, user: CurrentUser
 ) -> Response:
     """One property with its timeline."""
+    return await _detail(request, session, user, property_id)
+
+
+@router.get("/properties/{property_id}/access-code", response_class=HTMLResponse)
+async def property_access_code(
+    property_id: int, request: Request, session: SessionDep, user: CurrentUser, hide: bool = False
+) -> Response:
+    """Reveal (or hide again) the masked access code: HTMX swaps just that line."""
+    prop = await service.get(session, user, property_id)
+    code = service.access_code_of(user, prop)
+    revealed = not hide and code is not None
+    if is_htmx(request):
+        context = {"prop": prop, "revealed": revealed, "can_reveal": True}
+        response = render(request, "properties/detail.html", context, block="access_code")
+    else:
+        response = await _detail(request, session, user, property_id, revealed=revealed)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def _detail(
+    request: Request, session: SessionDep, user: Any, property_id: int, *, revealed: bool = False
+) -> Response:
     prop = await service.get(session, user, property_id)
     timeline, _ = await activity_service.timeline(
         session, user.agency_id, service.ENTITY, prop.id, limit=20
@@ -187,7 +210,14 @@ async def property_detail(
         if prop.office_id
         else None
     )
-    context = {"prop": prop, "timeline": timeline, "negotiator": negotiator, "office": office}
+    context = {
+        "prop": prop,
+        "timeline": timeline,
+        "negotiator": negotiator,
+        "office": office,
+        "revealed": revealed,
+        "can_reveal": service.may_see_access_code(user),
+    }
     return render(request, "properties/detail.html", context)
 
 
@@ -216,7 +246,10 @@ async def property_edit(
         "prop": prop,
         **await _form_context(session, user),
     }
-    return render(request, "properties/form.html", context)
+    response = render(request, "properties/form.html", context)
+    # The form holds the access code in clear: keep it out of every cache.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @router.post("/properties/{property_id}/edit", response_class=HTMLResponse)

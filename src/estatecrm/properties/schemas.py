@@ -32,6 +32,8 @@ EpcRating = Annotated[
 ]
 TaxBand = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern="^[A-I]$")]
 Description = Annotated[str, StringConstraints(max_length=20_000)]
+# A key safe or alarm code (stored encrypted; empty means none).
+AccessCode = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
 
 
 def _postcode(value: str) -> str:
@@ -68,11 +70,17 @@ class PropertyFields(BaseModel):
     available_date: date | None = None
     office_id: int | None = None
     negotiator_id: int | None = None
+    access_code: AccessCode | None = None
 
     @field_validator("postcode")
     @classmethod
     def _check_postcode(cls, value: str) -> str:
         return _postcode(value)
+
+    @field_validator("access_code")
+    @classmethod
+    def _blank_code_is_none(cls, value: str | None) -> str | None:
+        return value or None
 
 
 class PropertyCreate(PropertyFields):
@@ -110,11 +118,17 @@ class PropertyUpdate(BaseModel):
     available_date: date | None = None
     office_id: int | None = None
     negotiator_id: int | None = None
+    access_code: AccessCode | None = None
 
     @field_validator("postcode")
     @classmethod
     def _check_postcode(cls, value: str | None) -> str | None:
         return None if value is None else _postcode(value)
+
+    @field_validator("access_code")
+    @classmethod
+    def _blank_code_is_none(cls, value: str | None) -> str | None:
+        return value or None
 
 
 class PropertyRead(BaseModel):
@@ -150,6 +164,8 @@ class PropertyRead(BaseModel):
     instructed_at: datetime | None
     listed_at: datetime | None
     status_changed_at: datetime | None
+    # Only admins, managers and negotiators see it; viewers always get null.
+    access_code: str | None = None
 
 
 class PropertyFilters(BaseModel):

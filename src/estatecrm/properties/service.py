@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from estatecrm.activity import service as activity
 from estatecrm.auth import repository as auth_repository
-from estatecrm.auth.models import User
-from estatecrm.errors import Conflict, NotFound, ValidationFailed
+from estatecrm.auth.models import Role, User
+from estatecrm.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from estatecrm.kit.clock import utcnow
 from estatecrm.kit.uk_postcode import outward_code
 from estatecrm.properties import repository
@@ -48,7 +48,20 @@ TRACKED = [
     "available_date",
     "office_id",
     "negotiator_id",
+    "access_code",
 ]
+
+
+def may_see_access_code(user: User) -> bool:
+    """Key safe and alarm codes are for the people who visit properties, not viewers."""
+    return user.role in (Role.admin, Role.manager, Role.negotiator)
+
+
+def access_code_of(user: User, prop: Property) -> str | None:
+    """The property's access code for someone allowed to see it (403 for viewers)."""
+    if not may_see_access_code(user):
+        raise Forbidden("Only staff who visit properties can see access codes")
+    return prop.access_code
 
 
 def _snapshot(prop: Property) -> dict[str, Any]:
