@@ -64,6 +64,8 @@ def cli_env(database_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
             "LOG_LEVEL": "WARNING",
             "BACKUP_DIR": str(tmp_path / "backups"),
             "SECRET_KEY": "dr-tests-secret-key-" + "x" * 30,
+            # The round-trip tests write as fast as they can; the limiter is not under test.
+            "RATE_LIMIT_ENABLED": "false",
         }
     )
     env.update(extra)
