@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
+from estatecrm.cli import compliance as compliance_cli
 from estatecrm.cli import db as db_cli
 from estatecrm.cli import demo_data
 from estatecrm.cli import users as users_cli
@@ -15,6 +16,7 @@ app = typer.Typer(
 )
 app.add_typer(db_cli.app, name="db")
 app.add_typer(users_cli.app, name="users")
+app.add_typer(compliance_cli.app, name="compliance")
 
 
 @app.command()

@@ -2,7 +2,16 @@
 
 from estatecrm.activity import models as activity_models
 from estatecrm.auth import models as auth_models
+from estatecrm.compliance import models as compliance_models
 from estatecrm.db.base import Model
 from estatecrm.properties import models as property_models
+from estatecrm.tasks import models as task_models
 
-__all__ = ["Model", "activity_models", "auth_models", "property_models"]
+__all__ = [
+    "Model",
+    "activity_models",
+    "auth_models",
+    "compliance_models",
+    "property_models",
+    "task_models",
+]
