@@ -173,7 +173,7 @@ def upgrade() -> None:
     with op.batch_alter_table("certificate", schema=None) as batch_op:
         batch_op.create_index(
             "ix_certificate_agency_current_expiry",
-            ["agency_id", "is_current", "expiry_date"],
+            ["agency_id", "is_current", "expiry_date", "id"],
             unique=False,
         )
         batch_op.create_index(batch_op.f("ix_certificate_agency_id"), ["agency_id"], unique=False)

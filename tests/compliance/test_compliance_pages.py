@@ -179,7 +179,7 @@ async def test_property_panel_detail_edit_and_delete(
     assert panel.status_code == 200 and "<html" not in panel.text
     assert "Cannot be let on 01 Jun 2026" in panel.text
     assert "Gas safety certificate: expired on 01 May 2026" in panel.text
-    assert 'name="property_id" value="%d"' % prop.id in panel.text
+    assert f'name="property_id" value="{prop.id}"' in panel.text
     full = await client.get(f"/properties/{prop.id}/compliance")
     assert "<html" in full.text and "Compliance" in full.text
 

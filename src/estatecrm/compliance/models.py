@@ -38,7 +38,9 @@ class Certificate(IdMixin, AgencyScoped, TimestampMixin, Model):
     __tablename__ = "certificate"
     __table_args__ = (
         # Status filters are ranges on expiry_date over the current certificates.
-        Index("ix_certificate_agency_current_expiry", "agency_id", "is_current", "expiry_date"),
+        Index(
+            "ix_certificate_agency_current_expiry", "agency_id", "is_current", "expiry_date", "id"
+        ),
         Index("ix_certificate_agency_property_type", "agency_id", "property_id", "type"),
     )
 

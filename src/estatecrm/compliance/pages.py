@@ -85,12 +85,13 @@ async def dashboard(request: Request, session: SessionDep, user: CurrentUser) ->
     urgency = params.get("urgency") if params.get("urgency") in service.URGENCIES else None
     offset = _offset(params)
     kept = {k: v for k, v in params.items() if k in ("date", "view", "urgency") and v}
+    summary = await service.summary(session, user.agency_id, on_date)
     context: dict[str, Any] = {
         "on_date": on_date,
         "view": view,
         "urgency": urgency,
         "titles": service.URGENCY_TITLES,
-        "summary": await service.summary(session, user.agency_id, on_date),
+        "summary": summary,
         "date_param": f"date={on_date.isoformat()}" if "date" in params else "",
         "base_url": "/compliance" + ("?" + urlencode(kept) if kept else ""),
         "values": {"type": params.get("type", "")},
@@ -116,8 +117,9 @@ async def dashboard(request: Request, session: SessionDep, user: CurrentUser) ->
     else:
         buckets = []
         for name in service.URGENCIES:
-            rows, total = await service.items(
-                session, user.agency_id, on_date, urgency=name, limit=OVERVIEW_ROWS
+            total = summary.by_urgency[name]
+            rows, _ = await service.items(
+                session, user.agency_id, on_date, urgency=name, limit=OVERVIEW_ROWS, total=total
             )
             buckets.append({"name": name, "items": rows, "total": total})
         context["buckets"] = buckets

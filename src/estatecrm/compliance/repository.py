@@ -337,17 +337,22 @@ def _items_union(
             .where(*conds)
         )
     if "missing" in wanted:
-        for required in REQUIRED_TYPES:
-            if cert_type is not None and required != cert_type:
-                continue
+        wanted_types = [t for t in REQUIRED_TYPES if cert_type is None or t == cert_type]
+        if wanted_types:
+            # One pass: every active property against every type it must hold, anti-joined
+            # with the certificates on record (index on agency, property, type).
+            # (A UNION of literals rather than VALUES: SQLite cannot name VALUES columns.)
+            required = union_all(
+                *[select(literal(t.value, String).label("type")) for t in wanted_types]
+            ).subquery("required_type")
             recorded = exists().where(
                 Certificate.agency_id == agency_id,
                 Certificate.property_id == Property.id,
-                Certificate.type == required,
+                Certificate.type == required.c.type,
             )
             pconds: list[ColumnElement[bool]] = [
                 Property.agency_id == agency_id,
-                _requires(required),
+                or_(*[and_(required.c.type == t.value, _requires(t)) for t in wanted_types]),
                 ~recorded,
             ]
             if property_id is not None:
@@ -355,12 +360,15 @@ def _items_union(
             parts.append(
                 select(
                     Property.id.label("property_id"),
-                    literal(required.value, String).label("type"),
+                    required.c.type.label("type"),
                     literal("missing", String).label("urgency"),
                     literal(URGENCY_RANK["missing"], Integer).label("rank"),
                     cast(null(), IdType).label("certificate_id"),
                     cast(null(), Date).label("expiry_date"),
-                ).where(*pconds)
+                )
+                .select_from(Property)
+                .join(required, true())
+                .where(*pconds)
             )
     if not parts:  # e.g. missing HMO licences: that type is never required
         parts.append(
@@ -399,8 +407,10 @@ async def items(
     property_id: int | None = None,
     limit: int | None,
     offset: int = 0,
-) -> tuple[list[ItemRow], int]:
-    """Items needing action, most urgent first (expired, ≤7 days, ≤30 days, missing)."""
+    count: bool = True,
+) -> tuple[list[ItemRow], int | None]:
+    """Items needing action, most urgent first (expired, ≤7 days, ≤30 days, missing), and
+    their total (None when `count` is false and the caller knows it already)."""
     sub = _items_union(
         agency_id, on_date, urgencies=urgencies, cert_type=cert_type, property_id=property_id
     )
@@ -408,6 +418,10 @@ async def items(
     if limit is not None:
         stmt = stmt.limit(limit).offset(offset)
     rows = [_to_item(r) for r in (await session.execute(stmt)).all()]
+    if not count:
+        return rows, None
+    if limit is None:
+        return rows, len(rows)
     total = await session.scalar(select(func.count()).select_from(sub))
     return rows, int(total or 0)
 
@@ -451,19 +465,21 @@ async def properties_with_items(
     return [int(r[0]) for r in rows.all()], int(total or 0)
 
 
-async def urgency_counts(session: AsyncSession, agency_id: int, on_date: date) -> dict[str, int]:
-    """How many items of each urgency."""
-    sub = _items_union(agency_id, on_date)
-    rows = await session.execute(select(sub.c.urgency, func.count()).group_by(sub.c.urgency))
-    counts = dict.fromkeys(URGENCY_RANK, 0)
-    counts.update({str(k): int(v) for k, v in rows.all()})
-    return counts
-
-
-async def status_counts(
+async def item_counts(
     session: AsyncSession, agency_id: int, on_date: date
 ) -> dict[tuple[str, str], int]:
-    """`{(type, status): n}` over current relevant certificates and missing required ones."""
+    """`{(urgency, type): n}` over every item needing action, in one pass."""
+    sub = _items_union(agency_id, on_date)
+    rows = await session.execute(
+        select(sub.c.urgency, sub.c.type, func.count()).group_by(sub.c.urgency, sub.c.type)
+    )
+    return {(str(u), str(t)): int(n) for u, t, n in rows.all()}
+
+
+async def recorded_status_counts(
+    session: AsyncSession, agency_id: int, on_date: date
+) -> dict[tuple[str, str], int]:
+    """`{(type, status): n}` over the current certificates of active properties."""
     until = rules.expiring_until(on_date)
     status = case(
         (Certificate.expiry_date < on_date, literal("expired", String)),
@@ -483,12 +499,7 @@ async def status_counts(
         )
         .group_by(cast(Certificate.type, String), status)
     )
-    counts = {(str(t), str(s)): int(n) for t, s, n in recorded.all()}
-    sub = _items_union(agency_id, on_date, urgencies=frozenset({"missing"}))
-    missing = await session.execute(select(sub.c.type, func.count()).group_by(sub.c.type))
-    for t, n in missing.all():
-        counts[(str(t), ComplianceStatus.missing.value)] = int(n)
-    return counts
+    return {(str(t), str(st)): int(n) for t, st, n in recorded.all()}
 
 
 def _epc_below_minimum(agency_id: int, on_date: date) -> Select[Any]:

@@ -237,7 +237,8 @@ async def _refresh(
             rule_key=key,
             title=f"Renew {rules.label(cert_type).lower()}: {prop.address_line1}, {prop.postcode}",
             due_date=rules.renewal_due(current.expiry_date),
-            assignee_id=prop.negotiator_id,
+            # The property's negotiator acts; with none, whoever recorded the certificate.
+            assignee_id=prop.negotiator_id or actor,
             entity_type=ENTITY,
             entity_id=current.id,
             description=(
@@ -554,9 +555,11 @@ async def items(
     property_id: int | None = None,
     limit: int | None,
     offset: int = 0,
+    total: int | None = None,
 ) -> tuple[list[ComplianceItem], int]:
-    """What needs action across the agency, most urgent first, and how many items there are."""
-    rows, total = await repository.items(
+    """What needs action across the agency, most urgent first, and how many items there are
+    (pass `total` when it is already known, from the summary, to skip counting again)."""
+    rows, counted = await repository.items(
         session,
         agency_id,
         on_date,
@@ -565,8 +568,11 @@ async def items(
         property_id=property_id,
         limit=limit,
         offset=offset,
+        count=total is None,
     )
-    return await _to_items(session, agency_id, rows, on_date), total
+    return await _to_items(session, agency_id, rows, on_date), (
+        total if counted is None else counted
+    ) or 0
 
 
 async def epc_problems(
@@ -589,14 +595,22 @@ async def epc_problems(
 
 async def summary(session: AsyncSession, agency_id: int, on_date: date) -> ComplianceSummary:
     """Counts per status and type, per urgency, and whether anything is overdue."""
-    counts = await repository.status_counts(session, agency_id, on_date)
     statuses = [s.value for s in ComplianceStatus]
     by_type = {t.value: dict.fromkeys(statuses, 0) for t in CertificateType}
     by_status = dict.fromkeys(statuses, 0)
-    for (cert_type, status), n in counts.items():
+    by_urgency = dict.fromkeys(URGENCIES, 0)
+    for (cert_type, status), n in (
+        await repository.recorded_status_counts(session, agency_id, on_date)
+    ).items():
         by_type[cert_type][status] += n
         by_status[status] += n
-    by_urgency = await repository.urgency_counts(session, agency_id, on_date)
+    for (urgency, cert_type), n in (
+        await repository.item_counts(session, agency_id, on_date)
+    ).items():
+        by_urgency[urgency] += n
+        if urgency == "missing":
+            by_type[cert_type][ComplianceStatus.missing.value] += n
+            by_status[ComplianceStatus.missing.value] += n
     _, epc_total = await repository.epc_below_minimum(session, agency_id, on_date, limit=0)
     _, with_problems = await repository.properties_with_items(
         session, agency_id, on_date, limit=0, offset=0
