@@ -22,7 +22,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 from estatecrm.auth import service as auth_service
 from estatecrm.cli.demo_data import build_properties
@@ -45,9 +45,11 @@ ON = date(2026, 6, 1)
 async def _load(url: str, count: int) -> tuple[int, int]:
     engine = create_engine(Settings(database_url=url))
     rng = random.Random(7)
+    agency_id = 0
     try:
         async with create_sessionmaker(engine)() as session, session.begin():
             agency = await auth_service.ensure_agency(session, "Bench Lettings")
+            agency_id = agency.id
             await session.execute(insert(Property), build_properties(rng, agency.id, count, [], []))
             props, _ = await property_repository.search(
                 session, agency.id, PropertyFilters(), limit=count, offset=0
@@ -76,7 +78,11 @@ async def _load(url: str, count: int) -> tuple[int, int]:
                         )
             for start in range(0, len(rows), 5000):
                 await session.execute(insert(Certificate), rows[start : start + 5000])
-            return agency.id, len(rows)
+        # Planner statistics, as a live database keeps them.
+        async with engine.connect() as conn:
+            await conn.execute(text("ANALYZE"))
+            await conn.commit()
+        return agency_id, len(rows)
     finally:
         await engine.dispose()
 
