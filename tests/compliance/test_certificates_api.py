@@ -321,3 +321,20 @@ async def test_tenant_isolation(client: Any, headers: Any, other_headers: Any) -
     ]
     # Nothing changed in the owner's record.
     assert (await client.get(f"{API}/{cid}", headers=headers)).json()["reference"] == "GS-0001"
+
+
+async def test_openapi_lists_the_compliance_and_task_endpoints(client: Any) -> None:
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    for path in (
+        "/api/v1/certificates",
+        "/api/v1/certificates/{certificate_id}",
+        "/api/v1/certificates/{certificate_id}/activity",
+        "/api/v1/properties/{property_id}/certificates",
+        "/api/v1/properties/{property_id}/compliance",
+        "/api/v1/compliance/summary",
+        "/api/v1/compliance/items",
+        "/api/v1/tasks",
+        "/api/v1/tasks/{task_id}",
+        "/api/v1/tasks/{task_id}/activity",
+    ):
+        assert path in paths, path

@@ -271,8 +271,17 @@ async def test_foreign_pages_are_404(
 
 
 async def test_signed_out_goes_to_login(client: Any) -> None:
-    r = await client.get("/compliance")
-    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    for path in ("/compliance", "/tasks", "/certificates/new", "/certificates"):
+        r = await client.get(path)
+        assert r.status_code == 303 and r.headers["location"].startswith("/login"), path
+
+
+async def test_certificates_index_redirects_to_the_dashboard(
+    client: Any, session: Any, agency: Any
+) -> None:
+    await _sign_in(client, session, agency)
+    r = await client.get("/certificates")
+    assert r.status_code == 303 and r.headers["location"] == "/compliance"
 
 
 async def test_property_form_has_gas_checkbox(client: Any, session: Any, agency: Any) -> None:

@@ -160,6 +160,12 @@ async def property_panel(
     return render(request, "compliance/property.html", context, block="panel")
 
 
+@router.get("/certificates")
+async def certificates_index(user: CurrentUser) -> Response:
+    """Certificates are browsed on the compliance dashboard."""
+    return RedirectResponse("/compliance", status_code=303)
+
+
 @router.get("/certificates/new", response_class=HTMLResponse)
 async def certificate_new(request: Request, session: SessionDep, user: WriterUser) -> Response:
     """The "Add certificate" form; `?property_id=` and `?type=` fill it in."""
