@@ -338,3 +338,26 @@ async def test_openapi_lists_the_compliance_and_task_endpoints(client: Any) -> N
         "/api/v1/tasks/{task_id}/activity",
     ):
         assert path in paths, path
+
+
+async def test_property_has_gas(client: Any, headers: Any) -> None:
+    flat = await _property(client, headers)
+    assert flat["has_gas"] is True
+    land = await _property(
+        client, headers, property_type="land", marketing_type="sale", price_pence=9_000_000
+    )
+    assert land["has_gas"] is False
+    electric = await _property(client, headers, has_gas=False)
+    assert electric["has_gas"] is False
+    url = f"/api/v1/properties/{flat['id']}"
+    r = await client.patch(url, json={"has_gas": False}, headers=headers)
+    assert r.status_code == 200 and r.json()["has_gas"] is False
+    r = await client.patch(url, json={"has_gas": None}, headers=headers)
+    assert r.status_code == 422 and r.json()["field"] == "has_gas"
+    r = await client.patch(url, json={"has_gas": "sometimes"}, headers=headers)
+    assert r.status_code == 422
+    # Without gas, the property needs no gas safety certificate.
+    body = (await client.get(f"{url}/compliance?date={ON}", headers=headers)).json()
+    gas = next(r for r in body["requirements"] if r["type"] == "gas_safety")
+    assert gas["required"] is False
+    assert not any("Gas" in p for p in body["lettable_problems"])
