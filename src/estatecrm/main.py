@@ -19,6 +19,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from estatecrm import __version__
 from estatecrm.auth import api as auth_api
 from estatecrm.auth import pages as auth_pages
+from estatecrm.compliance import api as compliance_api
+from estatecrm.compliance import pages as compliance_pages
 from estatecrm.config import Settings, get_settings
 from estatecrm.db.session import create_engine, create_sessionmaker
 from estatecrm.errors import CRMError
@@ -26,6 +28,8 @@ from estatecrm.ops import metrics as ops_metrics
 from estatecrm.ops import stack as ops_stack
 from estatecrm.properties import api as properties_api
 from estatecrm.properties import pages as properties_pages
+from estatecrm.tasks import api as tasks_api
+from estatecrm.tasks import pages as tasks_pages
 from estatecrm.web.templating import STATIC_DIR, is_htmx, render
 
 log = logging.getLogger("estatecrm")
@@ -35,6 +39,10 @@ ROUTERS = [
     auth_pages.router,
     properties_api.router,
     properties_pages.router,
+    compliance_api.router,
+    compliance_pages.router,
+    tasks_api.router,
+    tasks_pages.router,
 ]
 
 

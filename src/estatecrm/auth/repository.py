@@ -16,6 +16,11 @@ async def get_agency_by_name(session: AsyncSession, name: str) -> Agency | None:
     return await session.scalar(select(Agency).where(Agency.name == name))
 
 
+async def list_agencies(session: AsyncSession) -> Sequence[Agency]:
+    """Every agency, by name (for reports that cover the whole installation)."""
+    return (await session.scalars(select(Agency).order_by(Agency.name))).all()
+
+
 async def get_agency(session: AsyncSession, agency_id: int) -> Agency | None:
     """An agency by id."""
     return await session.get(Agency, agency_id)

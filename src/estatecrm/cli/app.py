@@ -6,6 +6,7 @@ import typer
 from rich.table import Table
 
 from estatecrm.cli import backup as backup_cli
+from estatecrm.cli import compliance as compliance_cli
 from estatecrm.cli import db as db_cli
 from estatecrm.cli import demo_data
 from estatecrm.cli import secrets as secrets_cli
@@ -21,6 +22,7 @@ app.add_typer(users_cli.app, name="users")
 app.add_typer(slo_cli.app, name="slo")
 app.add_typer(backup_cli.app, name="backup")
 app.add_typer(secrets_cli.app, name="secrets")
+app.add_typer(compliance_cli.app, name="compliance")
 
 
 @app.command()

@@ -2,8 +2,18 @@
 
 from estatecrm.activity import models as activity_models
 from estatecrm.auth import models as auth_models
+from estatecrm.compliance import models as compliance_models
 from estatecrm.db.base import Model
 from estatecrm.ops import models as ops_models
 from estatecrm.properties import models as property_models
+from estatecrm.tasks import models as task_models
 
-__all__ = ["Model", "activity_models", "auth_models", "ops_models", "property_models"]
+__all__ = [
+    "Model",
+    "activity_models",
+    "auth_models",
+    "compliance_models",
+    "ops_models",
+    "property_models",
+    "task_models",
+]

@@ -5,7 +5,17 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from estatecrm.auth.models import enum_column
@@ -115,6 +125,8 @@ class Property(IdMixin, AgencyScoped, TimestampMixin, Model):
     tenure: Mapped[Tenure | None] = mapped_column(enum_column(Tenure, "tenure"))
     furnishing: Mapped[Furnishing | None] = mapped_column(enum_column(Furnishing, "furnishing"))
     epc_rating: Mapped[str | None] = mapped_column(String(1))
+    # Whether the property has a gas supply: a letting with gas needs a gas safety certificate.
+    has_gas: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     council_tax_band: Mapped[str | None] = mapped_column(String(1))
     description: Mapped[str] = mapped_column(Text, default="")
     features: Mapped[list[str]] = mapped_column(JSONType, default=list)

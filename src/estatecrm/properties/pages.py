@@ -112,7 +112,12 @@ async def properties_list(request: Request, session: SessionDep, user: CurrentUs
 @router.get("/properties/new", response_class=HTMLResponse)
 async def property_new(request: Request, session: SessionDep, user: WriterUser) -> Response:
     """The empty "Add property" form."""
-    values = {"marketing_type": "sale", "status": "available", "property_type": "house"}
+    values = {
+        "marketing_type": "sale",
+        "status": "available",
+        "property_type": "house",
+        "has_gas": True,
+    }
     context = {"values": values, "errors": {}, "mode": "new", **await _form_context(session, user)}
     return render(request, "properties/form.html", context)
 
@@ -122,6 +127,8 @@ def _form_to_values(data: dict[str, Any], errors: dict[str, str]) -> dict[str, A
     pence_field(values, "price", "price_pence", errors)
     features = str(values.pop("features", "") or "")
     values["features"] = [f.strip() for f in features.replace(",", "\n").splitlines() if f.strip()]
+    # An unticked checkbox sends nothing, so the form always states gas explicitly.
+    values["has_gas"] = "true" if values.get("has_gas") else "false"
     return values
 
 

@@ -20,6 +20,18 @@ async def get(session: AsyncSession, agency_id: int, property_id: int) -> Proper
     )
 
 
+async def get_by_reference(
+    session: AsyncSession, agency_id: int, reference: str
+) -> Property | None:
+    """A property of this agency by its reference (case-insensitive), or None."""
+    return await session.scalar(
+        select(Property).where(
+            Property.agency_id == agency_id,
+            func.upper(Property.reference) == reference.strip().upper(),
+        )
+    )
+
+
 async def get_for_update(
     session: AsyncSession, agency_id: int, property_id: int
 ) -> Property | None:

@@ -64,6 +64,8 @@ class PropertyFields(BaseModel):
     tenure: Tenure | None = None
     furnishing: Furnishing | None = None
     epc_rating: EpcRating | None = None
+    # None: decided from the property type (everything but land is assumed to have gas).
+    has_gas: bool | None = None
     council_tax_band: TaxBand | None = None
     description: Description = ""
     features: Annotated[list[Feature], Field(max_length=50)] = []
@@ -112,6 +114,7 @@ class PropertyUpdate(BaseModel):
     tenure: Tenure | None = None
     furnishing: Furnishing | None = None
     epc_rating: EpcRating | None = None
+    has_gas: bool | None = None
     council_tax_band: TaxBand | None = None
     description: Description | None = None
     features: Annotated[list[Feature], Field(max_length=50)] | None = None
@@ -153,6 +156,7 @@ class PropertyRead(BaseModel):
     tenure: Tenure | None
     furnishing: Furnishing | None
     epc_rating: str | None
+    has_gas: bool
     council_tax_band: str | None
     description: str
     features: list[str]

@@ -16,7 +16,13 @@ from estatecrm.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from estatecrm.kit.clock import utcnow
 from estatecrm.kit.uk_postcode import outward_code
 from estatecrm.properties import repository
-from estatecrm.properties.models import STATUSES_FOR, MarketingType, Property, PropertyStatus
+from estatecrm.properties.models import (
+    STATUSES_FOR,
+    MarketingType,
+    Property,
+    PropertyStatus,
+    PropertyType,
+)
 from estatecrm.properties.schemas import (
     PropertyCreate,
     PropertyFilters,
@@ -42,6 +48,7 @@ TRACKED = [
     "tenure",
     "furnishing",
     "epc_rating",
+    "has_gas",
     "council_tax_band",
     "description",
     "features",
@@ -72,6 +79,11 @@ def _search_text(prop: Property) -> str:
     parts = [prop.reference, prop.address_line1, prop.address_line2, prop.city, prop.county]
     parts += [prop.postcode, prop.postcode.replace(" ", "")]
     return " ".join(p for p in parts if p).lower()[:600]
+
+
+def default_has_gas(property_type: PropertyType) -> bool:
+    """Assume a gas supply unless the property is bare land (safer: asks for the certificate)."""
+    return property_type != PropertyType.land
 
 
 def check_status(marketing_type: MarketingType, status: PropertyStatus) -> None:
@@ -153,6 +165,8 @@ async def create(session: AsyncSession, user: User, data: PropertyCreate) -> Pro
         raise Conflict(
             f"Reference {data.reference} is already used by another property", field="reference"
         )
+    if values["has_gas"] is None:
+        values["has_gas"] = default_has_gas(data.property_type)
     status = values.pop("status")
     prop = Property(agency_id=user.agency_id, **values)
     prop.status = PropertyStatus.valuation
@@ -187,6 +201,8 @@ async def update(
         values = data.model_dump()
         if values["reference"] is None:
             values["reference"] = prop.reference
+        if values["has_gas"] is None:
+            values["has_gas"] = default_has_gas(data.property_type)
     else:
         values = data.model_dump(exclude_unset=True)
         for required in (
@@ -198,6 +214,7 @@ async def update(
             "status",
             "price_pence",
             "reference",
+            "has_gas",
         ):
             if required in values and values[required] is None:
                 raise ValidationFailed(required, "This field cannot be empty")
@@ -258,6 +275,28 @@ async def set_status(
         action="status_changed",
         summary=f"Status {old.value} → {status.value}" + (f": {reason}" if reason else ""),
         changes={"status": [old.value, status.value]},
+    )
+
+
+async def set_epc_rating(
+    session: AsyncSession, user: User | None, prop: Property, rating: str | None, reason: str
+) -> None:
+    """Keep the property's EPC rating in step with its current EPC (called by compliance)."""
+    if prop.epc_rating == rating:
+        return
+    old = prop.epc_rating
+    prop.epc_rating = rating
+    prop.updated_at = utcnow()
+    await session.flush()
+    await activity.record(
+        session,
+        agency_id=prop.agency_id,
+        actor_user_id=user.id if user else None,
+        entity_type=ENTITY,
+        entity_id=prop.id,
+        action="updated",
+        summary=f"EPC rating {old or '—'} → {rating or '—'}: {reason}",
+        changes={"epc_rating": [old, rating]},
     )
 
 

@@ -68,5 +68,7 @@ def render(
 # The shell's navigation; each feature with pages adds its entry here.
 NAV_LINKS: list[tuple[str, str]] = [
     ("/properties", "Properties"),
+    ("/compliance", "Compliance"),
+    ("/tasks", "Tasks"),
 ]
 templates.env.globals["nav_links"] = NAV_LINKS
