@@ -66,7 +66,21 @@ async def run_online() -> None:
         await engine.dispose()
 
 
+def _run_async() -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(run_online())
+        return
+    # Called from code that already runs an event loop (a test harness, a notebook):
+    # run the migration on a fresh loop in its own thread.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, run_online()).result()
+
+
 if context.is_offline_mode():
     run_offline()
 else:
-    asyncio.run(run_online())
+    _run_async()

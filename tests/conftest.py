@@ -6,7 +6,6 @@ rolled back, and the app under test shares that connection (requests commit save
 
 from __future__ import annotations
 
-import asyncio
 import os
 import warnings
 from collections.abc import AsyncIterator, Iterator
@@ -36,6 +35,7 @@ from tests.services import (
     postgres_url,
     prepare_postgres_database,
     require_or_skip,
+    run_coroutine,
 )
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -64,7 +64,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         url = f"sqlite:///{path}"
     else:
         url = postgres_url(_worker())
-        problem = asyncio.run(prepare_postgres_database(url))
+        problem = run_coroutine(prepare_postgres_database(url))
         if problem:
             _skipped_backends["postgresql"] = problem
             require_or_skip("PostgreSQL", problem)

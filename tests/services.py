@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -11,6 +13,7 @@ import pytest
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 DEFAULT_TEST_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/estatecrm_test"
 DEFAULT_TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
+T = TypeVar("T")
 
 
 def require_or_skip(what: str, reason: str) -> None:
@@ -67,3 +70,14 @@ def migrate_to_head(url: str) -> None:
     cfg = alembic_config(url)
     cfg.attributes["configure_logger"] = False
     command.upgrade(cfg, "head")
+
+
+def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion from synchronous test code, in a fresh event loop on its
+    own thread (safe even when the thread already has a running loop, as Playwright's sync API
+    leaves behind after the browser tests)."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from datetime import date
@@ -17,7 +16,13 @@ from estatecrm.config import Settings, get_settings
 from estatecrm.db.session import create_engine, create_sessionmaker
 from tests.builders import make_agency, make_property, make_user
 from tests.compliance.builders import make_certificate
-from tests.services import migrate_to_head, postgres_url, prepare_postgres_database, require_or_skip
+from tests.services import (
+    migrate_to_head,
+    postgres_url,
+    prepare_postgres_database,
+    require_or_skip,
+    run_coroutine,
+)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -29,11 +34,11 @@ def report_db(
         url = f"sqlite:///{tmp_path / 'report.db'}"
     else:
         url = postgres_url(f"cli_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}")
-        problem = asyncio.run(prepare_postgres_database(url))
+        problem = run_coroutine(prepare_postgres_database(url))
         if problem:
             require_or_skip("PostgreSQL", problem)
     migrate_to_head(url)
-    asyncio.run(_seed(url))
+    run_coroutine(_seed(url))
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("ENVIRONMENT", "development")
     get_settings.cache_clear()

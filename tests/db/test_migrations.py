@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path
 
@@ -16,7 +15,12 @@ from estatecrm.cli.db import alembic_config, head_revision
 from estatecrm.config import Settings
 from estatecrm.db.registry import Model
 from estatecrm.db.session import create_engine
-from tests.services import postgres_url, prepare_postgres_database, require_or_skip
+from tests.services import (
+    postgres_url,
+    prepare_postgres_database,
+    require_or_skip,
+    run_coroutine,
+)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -25,7 +29,7 @@ def scratch_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'migrations.db'}"
     url = postgres_url(f"migrations_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}")
-    problem = asyncio.run(prepare_postgres_database(url))
+    problem = run_coroutine(prepare_postgres_database(url))
     if problem:
         require_or_skip("PostgreSQL", problem)
     return url
@@ -79,30 +83,30 @@ async def _drift(url: str) -> list[object]:
 def test_upgrade_downgrade_upgrade_with_data(scratch_url: str) -> None:
     cfg = _cfg(scratch_url)
     command.upgrade(cfg, "head")
-    asyncio.run(_seed(scratch_url))
+    run_coroutine(_seed(scratch_url))
     assert (
-        asyncio.run(_scalar(scratch_url, "SELECT version_num FROM alembic_version"))
+        run_coroutine(_scalar(scratch_url, "SELECT version_num FROM alembic_version"))
         == head_revision()
     )
     command.downgrade(cfg, "base")
     command.upgrade(cfg, "head")
-    assert asyncio.run(_scalar(scratch_url, "SELECT count(*) FROM agency")) == 0
-    asyncio.run(_seed(scratch_url))
-    assert asyncio.run(_scalar(scratch_url, "SELECT count(*) FROM agency")) == 1
+    assert run_coroutine(_scalar(scratch_url, "SELECT count(*) FROM agency")) == 0
+    run_coroutine(_seed(scratch_url))
+    assert run_coroutine(_scalar(scratch_url, "SELECT count(*) FROM agency")) == 1
 
 
 def test_step_by_step_downgrade_and_upgrade(scratch_url: str) -> None:
     cfg = _cfg(scratch_url)
     command.upgrade(cfg, "head")
-    asyncio.run(_seed(scratch_url))
+    run_coroutine(_seed(scratch_url))
     command.downgrade(cfg, "-1")
     command.upgrade(cfg, "head")
     assert (
-        asyncio.run(_scalar(scratch_url, "SELECT version_num FROM alembic_version"))
+        run_coroutine(_scalar(scratch_url, "SELECT version_num FROM alembic_version"))
         == head_revision()
     )
 
 
 def test_models_and_migrations_do_not_drift(scratch_url: str) -> None:
     command.upgrade(_cfg(scratch_url), "head")
-    assert asyncio.run(_drift(scratch_url)) == []
+    assert run_coroutine(_drift(scratch_url)) == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import socket
@@ -20,7 +19,7 @@ import httpx
 import pytest
 
 from tests.builders import property_payload
-from tests.services import postgres_url, prepare_postgres_database, require_or_skip
+from tests.services import postgres_url, prepare_postgres_database, require_or_skip, run_coroutine
 
 # Settings a developer's shell might export that must not leak into the processes under test.
 SCRUBBED = (
@@ -48,7 +47,7 @@ def scratch_database_url(kind: str, tmp_path: Path, name: str) -> str:
     if kind == "sqlite":
         return f"sqlite:///{tmp_path / (name + '.db')}"
     url = postgres_url(f"{name}_{worker()}")
-    problem = asyncio.run(prepare_postgres_database(url))
+    problem = run_coroutine(prepare_postgres_database(url))
     if problem:
         require_or_skip("PostgreSQL", problem)
     return url

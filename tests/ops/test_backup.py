@@ -3,7 +3,6 @@ through the real CLI, while a real server keeps taking writes."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import sqlite3
@@ -28,6 +27,7 @@ from tests.ops.dr_support import (
     rewrite_archive,
     scratch_database_url,
 )
+from tests.services import run_coroutine
 
 KINDS = ["sqlite", "postgresql"]
 
@@ -43,7 +43,7 @@ async def _query(url: str, sql: str) -> list[tuple[Any, ...]]:
 
 def query(url: str, sql: str) -> list[tuple[Any, ...]]:
     """Rows of a query against a database, outside any test transaction."""
-    return asyncio.run(_query(url, sql))
+    return run_coroutine(_query(url, sql))
 
 
 def counts(url: str, tables: list[str]) -> dict[str, int]:
@@ -51,13 +51,19 @@ def counts(url: str, tables: list[str]) -> dict[str, int]:
     return {t: int(query(url, f'SELECT count(*) FROM "{t}"')[0][0]) for t in tables}
 
 
-@pytest.fixture(params=KINDS)
-def demo_db(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, dict[str, str]]:
-    """A migrated database of each kind with the demo agency loaded, and the CLI env for it."""
-    url = scratch_database_url(request.param, tmp_path, "dr_backup")
+@pytest.fixture(scope="session", params=KINDS)
+def golden(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, dict[str, str], Path]:
+    """A demo database of each kind and a good backup of it, shared by the tests that only
+    read them (each leaves the database as it found it)."""
+    tmp_path = tmp_path_factory.mktemp(f"golden-{request.param}")
+    url = scratch_database_url(request.param, tmp_path, "dr_golden")
     env = cli_env(url, tmp_path)
     ok(cli(env, "demo", "--properties", "120"))
-    return url, env
+    archive = tmp_path / "good.tar.gz"
+    ok(cli(env, "backup", "create", "-o", str(archive)))
+    return url, env, archive
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -126,12 +132,9 @@ def test_round_trip_while_the_service_takes_writes(kind: str, tmp_path: Path) ->
 
 
 def test_verify_fails_on_a_tampered_dump(
-    demo_db: tuple[str, dict[str, str]], tmp_path: Path
+    golden: tuple[str, dict[str, str], Path], tmp_path: Path
 ) -> None:
-    _url, env = demo_db
-    archive = tmp_path / "good.tar.gz"
-    ok(cli(env, "backup", "create", "-o", str(archive)))
-    ok(cli(env, "backup", "verify", str(archive)))
+    _url, env, archive = golden
 
     def flip_a_byte(work: Path) -> None:
         dump = next(p for p in work.iterdir() if p.name.startswith("database."))
@@ -151,11 +154,9 @@ def test_verify_fails_on_a_tampered_dump(
 
 
 def test_verify_fails_when_counts_disagree_with_the_manifest(
-    demo_db: tuple[str, dict[str, str]], tmp_path: Path
+    golden: tuple[str, dict[str, str], Path], tmp_path: Path
 ) -> None:
-    _url, env = demo_db
-    archive = tmp_path / "good.tar.gz"
-    ok(cli(env, "backup", "create", "-o", str(archive)))
+    _url, env, archive = golden
 
     def claim_more_rows(work: Path) -> None:
         manifest = json.loads((work / "manifest.json").read_text())
@@ -198,40 +199,19 @@ def test_verify_fails_when_table_content_differs(tmp_path: Path) -> None:
     assert "SHA-256" not in result.stderr
 
 
-def test_restore_refuses_without_yes(demo_db: tuple[str, dict[str, str]], tmp_path: Path) -> None:
-    url, env = demo_db
-    archive = tmp_path / "b.tar.gz"
-    ok(cli(env, "backup", "create", "-o", str(archive)))
-    query_before = counts(url, ["property"])
-    ok(
-        cli(
-            env,
-            "users",
-            "create",
-            "--agency",
-            "After",
-            "--email",
-            "after@x.test",
-            "--password",
-            "long-enough-pw",
-            "--role",
-            "admin",
-        )
-    )
+def test_restore_refuses_without_yes(golden: tuple[str, dict[str, str], Path]) -> None:
+    url, env, archive = golden
+    before = counts(url, ["property", "user_account", "agency"])
     result = cli(env, "backup", "restore", str(archive))
     assert result.returncode == 2
     assert "Refusing to restore without --yes" in result.stderr
-    # Nothing was touched.
-    assert query(url, "SELECT count(*) FROM user_account WHERE email = 'after@x.test'")[0][0] == 1
-    assert counts(url, ["property"]) == query_before
+    assert counts(url, ["property", "user_account", "agency"]) == before
 
 
 def test_restore_refuses_a_schema_newer_than_the_code(
-    demo_db: tuple[str, dict[str, str]], tmp_path: Path
+    golden: tuple[str, dict[str, str], Path], tmp_path: Path
 ) -> None:
-    url, env = demo_db
-    archive = tmp_path / "b.tar.gz"
-    ok(cli(env, "backup", "create", "-o", str(archive)))
+    url, env, archive = golden
 
     def from_the_future(work: Path) -> None:
         manifest = json.loads((work / "manifest.json").read_text())
@@ -240,24 +220,13 @@ def test_restore_refuses_a_schema_newer_than_the_code(
 
     future = tmp_path / "future.tar.gz"
     rewrite_archive(archive, future, from_the_future)
-    ok(
-        cli(
-            env,
-            "users",
-            "create",
-            "--agency",
-            "Kept",
-            "--email",
-            "kept@x.test",
-            "--password",
-            "long-enough-pw",
-        )
-    )
+    before = counts(url, ["property", "user_account"])
+    env = {**env, "BACKUP_DIR": str(tmp_path / "backups")}
     result = cli(env, "backup", "restore", str(future), "--yes")
     assert result.returncode == 1
     assert "0099_from_the_future" in result.stderr and "newer version" in result.stderr
-    assert query(url, "SELECT count(*) FROM user_account WHERE email = 'kept@x.test'")[0][0] == 1
-    assert not list((tmp_path / "backups").glob("pre-restore-*"))
+    assert counts(url, ["property", "user_account"]) == before
+    assert not (tmp_path / "backups").exists()  # refused before even the safety backup
 
 
 def test_restore_refuses_a_backup_of_the_other_kind(tmp_path: Path) -> None:

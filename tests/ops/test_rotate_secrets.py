@@ -4,7 +4,6 @@ real CLI (printed env lines, a .env file, Vault)."""
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +22,7 @@ from estatecrm.properties.models import Property
 from tests.builders import make_property
 from tests.ops.dr_support import cli, cli_env, ok, scratch_database_url
 from tests.ops.fake_vault import FakeVault
+from tests.services import run_coroutine
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -187,7 +187,7 @@ def test_rotate_via_the_cli_printing_env_lines(kind: str, tmp_path: Path) -> Non
     url = scratch_database_url(kind, tmp_path, "dr_rotate")
     env = cli_env(url, tmp_path)  # development: keys derived from SECRET_KEY
     ok(cli(env, "demo", "--properties", "60"))
-    before = asyncio.run(_codes(_settings(env)))
+    before = run_coroutine(_codes(_settings(env)))
     assert len(before) >= 10
     old_keys = crypto.keys_for(_settings(env))
 
@@ -203,8 +203,8 @@ def test_rotate_via_the_cli_printing_env_lines(kind: str, tmp_path: Path) -> Non
     assert not any(code in result.stdout + result.stderr for code in before.values())
 
     rotated = {**env, **new}
-    assert asyncio.run(_codes(_settings(rotated))) == before  # every value reads back unchanged
-    for token in asyncio.run(_tokens(url)):
+    assert run_coroutine(_codes(_settings(rotated))) == before  # every value reads back unchanged
+    for token in run_coroutine(_tokens(url)):
         assert _readable_only_by(token, keys[0])
         assert not any(_readable_only_by(token, k) for k in old_keys)
     status = ok(cli(rotated, "secrets", "status"))
@@ -215,7 +215,7 @@ def test_rotate_via_the_cli_printing_env_lines(kind: str, tmp_path: Path) -> Non
     newer = _parse_env_lines(second.stdout)
     assert crypto.split_keys(newer["FIELD_ENCRYPTION_KEYS"])[1:] == [keys[0]]
     assert crypto.fingerprint(old_keys[0]) in second.stderr  # named as retired
-    assert asyncio.run(_codes(_settings({**rotated, **newer}))) == before
+    assert run_coroutine(_codes(_settings({**rotated, **newer}))) == before
 
 
 def test_zero_downtime_rotation_then_reencrypt_with_an_env_file(tmp_path: Path) -> None:
@@ -223,7 +223,7 @@ def test_zero_downtime_rotation_then_reencrypt_with_an_env_file(tmp_path: Path) 
     first_key = crypto.generate_key()
     env = cli_env(url, tmp_path, FIELD_ENCRYPTION_KEYS=first_key)
     ok(cli(env, "demo", "--properties", "40"))
-    before = asyncio.run(_codes(_settings(env)))
+    before = run_coroutine(_codes(_settings(env)))
     env_file = tmp_path / "service.env"
     env_file.write_text("LOG_LEVEL=WARNING\n")
 
@@ -243,15 +243,15 @@ def test_zero_downtime_rotation_then_reencrypt_with_an_env_file(tmp_path: Path) 
     keys = crypto.split_keys(written["FIELD_ENCRYPTION_KEYS"])
     assert keys[1:] == [first_key] and written["LOG_LEVEL"] == "WARNING"
     # Nothing re-encrypted yet: processes on the old settings can still read everything ...
-    assert all(_readable_only_by(t, first_key) for t in asyncio.run(_tokens(url)))
+    assert all(_readable_only_by(t, first_key) for t in run_coroutine(_tokens(url)))
     rolled = {**env, **written}
     status = ok(cli(rolled, "secrets", "status"))
     assert "under an older key" in status.stdout
     # ... and once every process has the new settings, re-encrypt.
     done = ok(cli(rolled, "secrets", "reencrypt"))
     assert crypto.fingerprint(keys[0]) in done.stdout
-    assert all(not _readable_only_by(t, first_key) for t in asyncio.run(_tokens(url)))
-    assert asyncio.run(_codes(_settings(rolled))) == before
+    assert all(not _readable_only_by(t, first_key) for t in run_coroutine(_tokens(url)))
+    assert run_coroutine(_codes(_settings(rolled))) == before
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
@@ -274,7 +274,7 @@ def test_rotate_writes_to_vault(kind: str, tmp_path: Path) -> None:
         env.update({"VAULT_ADDR": vault.url, "VAULT_TOKEN": vault.token, "VAULT_SECRET_PATH": path})
         ok(cli(env, "demo", "--properties", "40"))
         vault_settings = _settings({**vault.current(path)})
-        before = asyncio.run(_codes(vault_settings))
+        before = run_coroutine(_codes(vault_settings))
 
         result = ok(cli(env, "secrets", "rotate"))
         assert "New secrets written to Vault secret/estatecrm/prod" in result.stderr
@@ -287,8 +287,8 @@ def test_rotate_writes_to_vault(kind: str, tmp_path: Path) -> None:
         # Nothing secret is printed when Vault holds the values.
         assert result.stdout.strip() == ""
         assert now["SECRET_KEY"] not in result.stderr and keys[0] not in result.stderr
-        assert asyncio.run(_codes(_settings(now))) == before
-        assert all(not _readable_only_by(t, first_key) for t in asyncio.run(_tokens(url)))
+        assert run_coroutine(_codes(_settings(now))) == before
+        assert all(not _readable_only_by(t, first_key) for t in run_coroutine(_tokens(url)))
         # The service reads the new values from Vault and finds nothing under older keys.
         assert "older key" not in ok(cli(env, "secrets", "status")).stdout
     finally:
@@ -299,7 +299,7 @@ def test_the_script_wraps_the_cli(tmp_path: Path) -> None:
     url = scratch_database_url("sqlite", tmp_path, "dr_script")
     env = cli_env(url, tmp_path)
     ok(cli(env, "demo", "--properties", "10"))
-    before = asyncio.run(_codes(_settings(env)))
+    before = run_coroutine(_codes(_settings(env)))
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "rotate-secrets.py"), "--output", "env"],
         env=env,
@@ -309,4 +309,4 @@ def test_the_script_wraps_the_cli(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     new = _parse_env_lines(result.stdout)
-    assert asyncio.run(_codes(_settings({**env, **new}))) == before
+    assert run_coroutine(_codes(_settings({**env, **new}))) == before

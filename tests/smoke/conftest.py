@@ -3,7 +3,6 @@ gunicorn on PostgreSQL and Redis that this fixture starts (that is what `make te
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 import subprocess
@@ -17,7 +16,7 @@ import httpx
 import pytest
 
 from estatecrm.kit.crypto import generate_key
-from tests.services import postgres_url, prepare_postgres_database, require_or_skip
+from tests.services import postgres_url, prepare_postgres_database, require_or_skip, run_coroutine
 
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE_REDIS_URL = os.environ.get("SMOKE_REDIS_URL", "redis://127.0.0.1:6379/2")
@@ -86,7 +85,7 @@ def smoke_target(
 
 def _start_gunicorn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmokeTarget]:
     database_url = postgres_url(f"smoke_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}")
-    problem = asyncio.run(prepare_postgres_database(database_url))
+    problem = run_coroutine(prepare_postgres_database(database_url))
     if problem:
         require_or_skip("PostgreSQL", problem)
     problem = _redis_problem(SMOKE_REDIS_URL)

@@ -18,14 +18,20 @@ from estatecrm.db.session import create_engine, create_sessionmaker
 from estatecrm.tasks import service as task_service
 from estatecrm.tasks.models import Task
 from tests.builders import make_agency
-from tests.services import migrate_to_head, postgres_url, prepare_postgres_database, require_or_skip
+from tests.services import (
+    migrate_to_head,
+    postgres_url,
+    prepare_postgres_database,
+    require_or_skip,
+    run_coroutine,
+)
 
 
 @pytest.fixture
 def scratch_url() -> str:
     """A PostgreSQL database whose commits other connections see."""
     url = postgres_url(f"race_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}")
-    problem = asyncio.run(prepare_postgres_database(url))
+    problem = run_coroutine(prepare_postgres_database(url))
     if problem:
         require_or_skip("PostgreSQL", problem)
     migrate_to_head(url)
@@ -64,6 +70,6 @@ def test_concurrent_rules_create_one_task(scratch_url: str) -> None:
         finally:
             await engine.dispose()
 
-    count, ids = asyncio.run(body())
+    count, ids = run_coroutine(body())
     assert count == 1
     assert len(ids) == 1
