@@ -199,13 +199,19 @@ class _Writer:
         self.queued = 0
         self.written = 0
         self.wake = threading.Event()
+        # After shutdown starts, write each record at once: the process may be ended by a
+        # re-raised SIGTERM before atexit handlers (or this thread) run again.
+        self.direct = False
+        self._lock = threading.Lock()
         self.thread = threading.Thread(target=self._run, name="estatecrm-log-writer", daemon=True)
         self.thread.start()
 
     def put(self, record: logging.LogRecord | Event) -> None:
         self.pending.append(record)
         self.queued += 1
-        if record.levelno >= logging.WARNING:
+        if self.direct:
+            self._drain()
+        elif record.levelno >= logging.WARNING:
             self.wake.set()
 
     def _run(self) -> None:
@@ -215,6 +221,10 @@ class _Writer:
             self._drain()
 
     def _drain(self) -> None:
+        with self._lock:
+            self._drain_locked()
+
+    def _drain_locked(self) -> None:
         lines: list[str] = []
         while self.pending:
             record = self.pending.popleft()
@@ -294,10 +304,16 @@ def configure_logging(level: str = "INFO") -> None:
     atexit.register(flush_logs)
 
 
-def flush_logs(timeout: float = 5.0) -> None:
-    """Wait until every record logged so far has been written."""
+def flush_logs(timeout: float = 5.0, *, final: bool = False) -> None:
+    """Wait until every record logged so far has been written.
+
+    `final=True` (at shutdown) also makes every later record be written at once.
+    """
     if _writer is not None:
         _writer.flush(timeout)
+        if final:
+            _writer.direct = True
+            _writer._drain()
     sys.stdout.flush()
 
 
