@@ -6,7 +6,7 @@ counting every request) and one with OPS_MIDDLEWARE_ENABLED=false — then loads
 with `wrk` (or an httpx loop when wrk is missing), alternating bare and full runs so both see
 the same machine conditions, and prints the median requests/s and the overhead.
 
-    python bench/middleware_cost.py [--seconds 5] [--rounds 3] [--connections 16] [--redis URL]
+    python bench/middleware_cost.py [--seconds 3] [--rounds 7] [--connections 16] [--redis URL]
 """
 
 from __future__ import annotations
@@ -197,17 +197,19 @@ def in_process(
             cpu: dict[str, list[float]] = {"bare": [], "full": []}
             for app in apps.values():
                 await _asgi_cpu(app, scope, 50)  # warm up
-            for _ in range(rounds):
+            # Many small alternating batches, compared pairwise (see the HTTP runs).
+            for _ in range(rounds * 3):
                 for side, app in apps.items():
-                    cpu[side].append(await _asgi_cpu(app, scope, n))
+                    cpu[side].append(await _asgi_cpu(app, scope, max(1, n // 3)))
             b, f = statistics.median(cpu["bare"]), statistics.median(cpu["full"])
+            ratio = statistics.median(x / y for x, y in zip(cpu["bare"], cpu["full"], strict=True))
             rows.append(
                 {
                     "endpoint": label,
                     "bare_cpu_us": round(b),
                     "full_cpu_us": round(f),
                     "middleware_us": round(f - b),
-                    "throughput_cost_pct": round((1 - b / f) * 100, 1),
+                    "throughput_cost_pct": round((1 - ratio) * 100, 1),
                 }
             )
         for app in apps.values():
@@ -219,8 +221,8 @@ def in_process(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=int, default=5, help="length of each run")
-    parser.add_argument("--rounds", type=int, default=3, help="bare/full pairs per endpoint")
+    parser.add_argument("--seconds", type=int, default=3, help="length of each run")
+    parser.add_argument("--rounds", type=int, default=7, help="bare/full pairs per endpoint")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--redis", default="", help="count rate limits in this Redis")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
@@ -288,15 +290,25 @@ def main() -> None:
             f = statistics.median(r[0] for r in runs["full"])
             b_cpu = statistics.median(r[1] for r in runs["bare"])
             f_cpu = statistics.median(r[1] for r in runs["full"])
+            # Each full run is compared with the bare run just before it, so drift in the
+            # machine's load cancels out; the median of those ratios is the figure.
+            ratio = statistics.median(
+                full_run[0] / bare_run[0]
+                for bare_run, full_run in zip(runs["bare"], runs["full"], strict=True)
+            )
+            cpu_ratio = statistics.median(
+                bare_run[1] / full_run[1]
+                for bare_run, full_run in zip(runs["bare"], runs["full"], strict=True)
+            )
             results.append(
                 {
                     "endpoint": label,
                     "bare_rps": round(b, 1),
                     "full_rps": round(f, 1),
-                    "overhead_pct": round((1 - f / b) * 100, 1),
+                    "overhead_pct": round((1 - ratio) * 100, 1),
                     "bare_cpu_us": round(b_cpu),
                     "full_cpu_us": round(f_cpu),
-                    "cpu_overhead_pct": round((1 - b_cpu / f_cpu) * 100, 1),
+                    "cpu_overhead_pct": round((1 - cpu_ratio) * 100, 1),
                     "bare_runs": [round(x[0], 1) for x in runs["bare"]],
                     "full_runs": [round(x[0], 1) for x in runs["full"]],
                 }
@@ -320,7 +332,7 @@ def main() -> None:
     load1, load5, _ = os.getloadavg()
     print(
         f"\nOne uvicorn worker each, {tool}, {args.connections} connections, "
-        f"{args.rounds} x {args.seconds}s per side (median), "
+        f"{args.rounds} alternating {args.seconds}s runs per side, "
         f"rate limits in {'Redis' if args.redis else 'memory'}, CPUs: {os.cpu_count()}, "
         f"load average {load1:.1f} / {load5:.1f}\n"
     )
@@ -335,13 +347,14 @@ def main() -> None:
             f"{row['cpu_overhead_pct']:>9.1f}%"
         )
     print(
-        "\ncost = 1 - full/bare requests per second (noisy on a shared machine);"
-        "\nCPU cost = share of the full stack's server CPU per request spent in the middleware"
-        "\n(what throughput loses once the worker is CPU-bound)."
+        "\nreq/s and CPU/req: medians. cost = 1 - full/bare requests per second, and CPU cost ="
+        "\nthe share of the full server's CPU per request spent in the stack; both the median"
+        "\nover runs of the ratio to the bare run just before."
     )
     print(
         f"\nIn one process, calling the ASGI app directly (no HTTP): CPU per request, "
-        f"{args.rounds} x {args.requests} requests per side (median)\n"
+        f"{args.rounds * 3} alternating batches of {max(1, args.requests // 3)} requests per side"
+        f" (medians; cost = median of pairwise 1 - bare/full)\n"
     )
     print(f"{'endpoint':<30}{'bare':>10}{'full':>10}{'middleware':>12}{'cost':>8}")
     for row in direct:

@@ -70,6 +70,33 @@ class Outcome:
         return max(1, math.ceil(self.reset_at - time.time()))
 
 
+def _lean_memory_storage() -> MemoryStorage:
+    """limits' in-memory storage, sweeping expired keys inline at most once a second.
+
+    As shipped it starts an asyncio task on every hit to sweep expired keys, which costs
+    more than the counting itself; expired counters are harmless until swept (the sliding
+    window ignores them), so sweeping once a second is enough.
+    """
+    storage = MemoryStorage()
+    last_sweep = 0.0
+
+    async def sweep_now_and_then() -> None:
+        nonlocal last_sweep
+        now = time.time()
+        if now - last_sweep < 1.0:
+            return
+        last_sweep = now
+        for key, expires in list(storage.expirations.items()):
+            if expires <= now:
+                storage.storage.pop(key, None)
+                storage.expirations.pop(key, None)
+                storage.locks.pop(key, None)
+
+    # Replaces the private per-hit scheduler of this one instance (name-mangled attribute).
+    storage._MemoryStorage__schedule_expiry = sweep_now_and_then  # type: ignore[attr-defined]
+    return storage
+
+
 class _Degraded(Exception):
     """Redis failed for this call; count in memory instead."""
 
@@ -90,7 +117,7 @@ class RateLimiter:
         self.csrf = _rule("csrf", settings.rate_limit_csrf)
         self.login = _rule("login", settings.rate_limit_login)
         self.login_account = _rule("login_account", settings.rate_limit_login)
-        self.memory = SlidingWindowCounterRateLimiter(MemoryStorage())
+        self.memory = SlidingWindowCounterRateLimiter(_lean_memory_storage())
         self.redis: SlidingWindowCounterRateLimiter | None = None
         self.redis_url = settings.redis_url
         if settings.redis_url:
