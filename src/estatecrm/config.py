@@ -201,6 +201,15 @@ class Settings(BaseSettings):
         return init_settings, vault, env_settings, dotenv_settings, file_secret_settings
 
     @model_validator(mode="after")
+    def _production_keeps_the_ops_stack(self) -> Settings:
+        if self.environment == "production" and not self.ops_middleware_enabled:
+            raise ValueError(
+                "OPS_MIDDLEWARE_ENABLED=false switches off CSRF, security headers and rate "
+                "limits; it exists for benchmarks and is refused in production"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _production_needs_secret(self) -> Settings:
         if self.environment == "production" and (
             self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32

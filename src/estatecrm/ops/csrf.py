@@ -18,7 +18,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from itsdangerous import BadData, URLSafeSerializer
+from itsdangerous import BadSignature, Signer
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -48,17 +48,20 @@ def _binding(session_cookie: str | None) -> str:
 
 
 class CSRFTokens:
-    """Issues and checks tokens; the previous secret key still verifies after a rotation."""
+    """Issues and checks tokens; the previous secret key still verifies after a rotation.
+
+    A token is `nonce:binding.signature` (HMAC-SHA256 over nonce and session binding).
+    """
 
     def __init__(self, secret_key: str, previous_key: str = "", *, secure: bool = True) -> None:
-        self._signers = [URLSafeSerializer(secret_key, salt=_SALT)]
-        if previous_key:
-            self._signers.append(URLSafeSerializer(previous_key, salt=_SALT))
+        keys = [secret_key, previous_key] if previous_key else [secret_key]
+        self._signers = [Signer(key, salt=_SALT, digest_method=hashlib.sha256) for key in keys]
         self.secure = secure
 
     def issue(self, session_cookie: str | None) -> str:
         """A new token for this browser (bound to its session cookie, if any)."""
-        return self._signers[0].dumps([secrets.token_urlsafe(18), _binding(session_cookie)])
+        payload = f"{secrets.token_urlsafe(18)}:{_binding(session_cookie)}"
+        return self._signers[0].sign(payload).decode("ascii")
 
     def check(self, token: str | None, session_cookie: str | None) -> str | None:
         """None when the token is genuine and issued for this session; else why not."""
@@ -66,12 +69,13 @@ class CSRFTokens:
             return "missing"
         for signer in self._signers:
             try:
-                data = signer.loads(token)
-            except BadData:
+                payload = signer.unsign(token).decode("ascii", "replace")
+            except BadSignature:
                 continue
-            if not (isinstance(data, list) and len(data) == 2 and isinstance(data[1], str)):
+            nonce, sep, binding = payload.partition(":")
+            if not (nonce and sep):
                 return "malformed"
-            if not hmac.compare_digest(data[1], _binding(session_cookie)):
+            if not hmac.compare_digest(binding, _binding(session_cookie)):
                 return "other_session"
             return None
         return "bad_signature"
@@ -82,6 +86,47 @@ class CSRFTokens:
         if self.secure:
             parts.append("Secure")
         return "; ".join(parts).encode("latin-1")
+
+
+class LazyToken:
+    """This request's token, worked out only if a page renders it or a check needs it.
+
+    Reuses the browser's cookie token when it is still valid for its session (so other open
+    tabs keep working), otherwise issues a new one (`fresh`, to be set as the cookie).
+    """
+
+    __slots__ = ("_cookie", "_session", "_tokens", "_value", "fresh")
+
+    def __init__(self, tokens: CSRFTokens, cookie: str | None, session: str | None) -> None:
+        self._tokens = tokens
+        self._cookie = cookie
+        self._session = session
+        self._value: str | None = None
+        self.fresh = False
+
+    @property
+    def used(self) -> bool:
+        """Whether anything asked for the token."""
+        return self._value is not None
+
+    def get(self) -> str:
+        """The token (computed on first use)."""
+        if self._value is None:
+            if self._cookie and self._tokens.check(self._cookie, self._session) is None:
+                self._value = self._cookie
+            else:
+                self._value = self._tokens.issue(self._session)
+                self.fresh = True
+        return self._value
+
+    def __str__(self) -> str:
+        return self.get()
+
+    def __html__(self) -> str:
+        return self.get()
+
+    def __bool__(self) -> bool:
+        return True
 
 
 def set_token_for_session(request: Request, response: Response, session_cookie: str | None) -> str:
@@ -158,11 +203,7 @@ class CSRFMiddleware:
         cookies = _cookies(scope)
         session_cookie = cookies.get(SESSION_COOKIE)
         cookie_token = cookies.get(CSRF_COOKIE)
-        problem = self.tokens.check(cookie_token, session_cookie)
-        token = cookie_token if problem is None and cookie_token else None
-        fresh = token is None
-        if token is None:
-            token = self.tokens.issue(session_cookie)
+        token = LazyToken(self.tokens, cookie_token, session_cookie)
         state(scope)["csrf_token"] = token
 
         if method in UNSAFE_METHODS and (session_cookie or path in self.protected_anonymous):
@@ -174,34 +215,30 @@ class CSRFMiddleware:
                     receive = _replay(body, receive)
                     if complete:
                         supplied = await self._form_token(scope, body)
-            reason = problem if problem is not None else None
-            if reason is None and not (
-                supplied and cookie_token and hmac.compare_digest(supplied, cookie_token)
-            ):
-                reason = "missing_token" if not supplied else "token_mismatch"
+            reason = self.tokens.check(cookie_token, session_cookie)
             if cookie_token is None:
                 reason = "missing_cookie"
+            elif reason is None and not supplied:
+                reason = "missing_token"
+            elif reason is None and not hmac.compare_digest(supplied or "", cookie_token):
+                reason = "token_mismatch"
             if reason is not None:
-                await self._reject(scope, receive, send, reason, token if fresh else None)
+                await self._reject(scope, receive, send, reason, token)
                 return
 
-        if not fresh:
-            await self.app(scope, receive, send)
-            return
-        cookie = self.tokens.cookie_header(token)
+        cookie_prefix = CSRF_COOKIE.encode() + b"="
 
         async def send_wrapper(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            if message["type"] == "http.response.start" and token.used and token.fresh:
                 headers = list(message.get("headers", []))
                 is_html = any(
                     k == b"content-type" and v.startswith(b"text/html") for k, v in headers
                 )
                 already = any(
-                    k == b"set-cookie" and v.startswith(CSRF_COOKIE.encode() + b"=")
-                    for k, v in headers
+                    k == b"set-cookie" and v.startswith(cookie_prefix) for k, v in headers
                 )
                 if is_html and not already:
-                    headers.append((b"set-cookie", cookie))
+                    headers.append((b"set-cookie", self.tokens.cookie_header(token.get())))
                     message["headers"] = headers
             await send(message)
 
@@ -223,7 +260,7 @@ class CSRFMiddleware:
             await form.close()
 
     async def _reject(
-        self, scope: Scope, receive: Receive, send: Send, reason: str, new_token: str | None
+        self, scope: Scope, receive: Receive, send: Send, reason: str, token: LazyToken
     ) -> None:
         CSRF_FAILURES.inc()
         resolve_route(scope)
@@ -240,9 +277,9 @@ class CSRFMiddleware:
             )
         else:
             response = JSONResponse({"error": FAILURE_MESSAGE}, status_code=403)
-        if new_token is not None:
+        if token.get() and token.fresh:  # the error page carries a fresh token for a retry
             response.headers.append(
-                "set-cookie", self.tokens.cookie_header(new_token).decode("latin-1")
+                "set-cookie", self.tokens.cookie_header(token.get()).decode("latin-1")
             )
         await response(scope, receive, send)
 
@@ -262,9 +299,8 @@ router = APIRouter(tags=["operations"])
 async def csrf_token(request: Request) -> Any:
     """A CSRF token for this browser (also set as the `estatecrm_csrf` cookie)."""
     tokens: CSRFTokens = request.app.state.csrf_tokens
-    token = getattr(request.state, "csrf_token", None)
-    if not token:
-        token = tokens.issue(request.cookies.get(SESSION_COOKIE))
+    lazy = getattr(request.state, "csrf_token", None)
+    token = str(lazy) if lazy else tokens.issue(request.cookies.get(SESSION_COOKIE))
     response = JSONResponse({"csrf_token": token})
     response.headers["cache-control"] = "no-store"
     response.headers.append("set-cookie", tokens.cookie_header(token).decode("latin-1"))

@@ -1,7 +1,7 @@
 """JSON logs on stdout: one object per line, request ids on every line, secrets redacted.
 
-Records are handed to a queue in the calling thread and written by a listener thread, so a
-slow or blocked stdout never stalls the event loop.
+Logging only appends the record to an in-memory queue; a writer thread formats and writes
+batches, so a slow or blocked stdout never stalls the event loop.
 """
 
 from __future__ import annotations
@@ -9,13 +9,13 @@ from __future__ import annotations
 import atexit
 import json
 import logging
-import logging.handlers
 import os
-import queue
 import re
 import sys
+import threading
 import time
 import traceback
+from collections import deque
 from datetime import UTC, datetime
 from typing import Any
 
@@ -65,8 +65,17 @@ _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskN
 _RESERVED |= {"request_id", "color_message"}
 
 
+# Cheap first pass: text with no digits and no sensitive word needs no scrubbing.
+_SUSPICIOUS = re.compile(
+    r"\d|pass|secret|token|key|auth|cookie|session|csrf|sort|acc|iban|bearer|basic",
+    re.IGNORECASE,
+)
+
+
 def redact_text(text: str) -> str:
     """Free text with credentials and bank details replaced."""
+    if not _SUSPICIOUS.search(text):
+        return text
     text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
     text = _SENSITIVE_ASSIGNMENT.sub(lambda m: f"{m.group('key')}{m.group('sep')}{REDACTED}", text)
     text = _ACCOUNT.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
@@ -126,78 +135,185 @@ class JSONFormatter(logging.Formatter):
             payload["exception"] = record.exc_text
         if record.stack_info:
             payload["stack"] = record.stack_info
-        out = {k: (v if k in SAFE_FIELDS else redact(v, k)) for k, v in payload.items()}
-        return json.dumps(out, default=str, ensure_ascii=False)
+        return _render(payload)
 
 
-class StdoutHandler(logging.Handler):
-    """Writes to whatever `sys.stdout` is at the time (so test capture works)."""
+def _render(payload: dict[str, Any]) -> str:
+    out = {k: (v if k in SAFE_FIELDS else redact(v, k)) for k, v in payload.items()}
+    return json.dumps(out, default=str, ensure_ascii=False)
+
+
+class Event:
+    """A log line built by our own code (the access log): no LogRecord machinery needed."""
+
+    __slots__ = ("created", "event", "fields", "levelno", "name")
+
+    def __init__(self, name: str, levelno: int, event: str, fields: dict[str, Any]) -> None:
+        self.created = time.time()
+        self.name = name
+        self.levelno = levelno
+        self.event = event
+        self.fields = fields
+
+    def render(self) -> str:
+        """The JSON line, in the same shape as every other record."""
+        payload: dict[str, Any] = {
+            "timestamp": datetime.fromtimestamp(self.created, UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": logging.getLevelName(self.levelno).lower(),
+            "event": self.event,
+            "logger": self.name,
+        }
+        request_id = self.fields.get("request_id")
+        if request_id:
+            payload["request_id"] = request_id
+        for key, value in self.fields.items():
+            payload.setdefault(key, value)
+        payload["pid"] = os.getpid()
+        return _render(payload)
+
+
+def _prepare(record: logging.LogRecord) -> logging.LogRecord:
+    # Resolve the message and traceback now, in the caller's thread (arguments may change).
+    record.msg = record.getMessage()
+    record.args = None
+    if record.exc_info and record.exc_info[0] is not None:
+        record.exc_text = "".join(traceback.format_exception(*record.exc_info))
+        record.exc_info = None
+    return record
+
+
+class _Writer:
+    """A background thread that formats and writes queued records in batches.
+
+    Logging a record costs the caller an append to a deque: no lock, no thread wake-up,
+    no system call. The thread wakes every few milliseconds (at once for warnings and
+    errors), formats whatever has queued up and writes it to stdout in one go.
+    """
+
+    def __init__(self, formatter: logging.Formatter, interval: float = 0.05) -> None:
+        self.formatter = formatter
+        self.interval = interval
+        self.pending: deque[logging.LogRecord | Event] = deque()
+        self.queued = 0
+        self.written = 0
+        self.wake = threading.Event()
+        # After shutdown starts, write each record at once: the process may be ended by a
+        # re-raised SIGTERM before atexit handlers (or this thread) run again.
+        self.direct = False
+        self._lock = threading.Lock()
+        self.thread = threading.Thread(target=self._run, name="estatecrm-log-writer", daemon=True)
+        self.thread.start()
+
+    def put(self, record: logging.LogRecord | Event) -> None:
+        self.pending.append(record)
+        self.queued += 1
+        if self.direct:
+            self._drain()
+        elif record.levelno >= logging.WARNING:
+            self.wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self.wake.wait(self.interval)
+            self.wake.clear()
+            self._drain()
+
+    def _drain(self) -> None:
+        with self._lock:
+            self._drain_locked()
+
+    def _drain_locked(self) -> None:
+        lines: list[str] = []
+        while self.pending:
+            record = self.pending.popleft()
+            try:
+                if isinstance(record, Event):
+                    lines.append(record.render())
+                else:
+                    lines.append(self.formatter.format(record))
+            except Exception as exc:  # one unformattable record must not stop the others
+                lines.append(json.dumps({"level": "error", "event": f"unloggable record: {exc}"}))
+        if lines:
+            try:
+                stream = sys.stdout
+                stream.write("\n".join(lines) + "\n")
+                stream.flush()
+            except Exception as exc:  # a closed or broken stdout must never kill this thread
+                sys.stderr.write(f"log writer: cannot write to stdout: {exc!r}\n")
+            self.written += len(lines)
+
+    def flush(self, timeout: float) -> None:
+        target = self.queued
+        deadline = time.monotonic() + timeout
+        while self.written < target and time.monotonic() < deadline:
+            self.wake.set()
+            time.sleep(0.002)
+
+
+class BackgroundHandler(logging.Handler):
+    """Stamps the request id and hands the record to the writer thread."""
+
+    def __init__(self, writer: _Writer) -> None:
+        super().__init__()
+        self.writer = writer
+        self.addFilter(RequestContextFilter())
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            stream = sys.stdout
-            stream.write(self.format(record) + "\n")
-            stream.flush()
-        except Exception:  # a broken stdout must never kill the writer thread
+            self.writer.put(_prepare(record))
+        except Exception:
             self.handleError(record)
 
 
-class _Queue(logging.handlers.QueueHandler):
-    """Hands records to the writer thread; formats nothing in the request's thread."""
-
-    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        # Resolve the message and traceback now (arguments may change later), keep extras.
-        record.msg = record.getMessage()
-        record.args = None
-        if record.exc_info and record.exc_info[0] is not None:
-            record.exc_text = "".join(traceback.format_exception(*record.exc_info))
-            record.exc_info = None
-        return record
+_writer: _Writer | None = None
 
 
-_listener: logging.handlers.QueueListener | None = None
-_queue: queue.Queue[logging.LogRecord] | None = None
-_configured_level: str | None = None
+def log_event(logger: logging.Logger, level: int, event: str, fields: dict[str, Any]) -> None:
+    """Log one structured line cheaply (straight to the writer when it is running)."""
+    if not logger.isEnabledFor(level):
+        return
+    if _writer is None:
+        logger.log(level, event, extra=fields)
+        return
+    _writer.put(Event(logger.name, level, event, fields))
 
 
 def configure_logging(level: str = "INFO") -> None:
     """Route every log record (ours, uvicorn's, SQLAlchemy's) through the JSON writer."""
-    global _listener, _queue, _configured_level
+    global _writer
     root = logging.getLogger()
     root.setLevel(level)
     logging.getLogger("estatecrm").setLevel(level)
-    if _listener is not None:
-        _configured_level = level
+    if _writer is not None:
         return
-    _queue = queue.Queue(-1)
-    writer = StdoutHandler()
-    writer.setFormatter(JSONFormatter())
-    _listener = logging.handlers.QueueListener(_queue, writer, respect_handler_level=False)
-    _listener.start()
-    handler = _Queue(_queue)
-    handler.addFilter(RequestContextFilter())
+    _writer = _Writer(JSONFormatter())
     for existing in list(root.handlers):
         root.removeHandler(existing)
-    root.addHandler(handler)
+    root.addHandler(BackgroundHandler(_writer))
     for name in ("uvicorn", "uvicorn.error", "gunicorn.error"):
         lg = logging.getLogger(name)
         lg.handlers = []
         lg.propagate = True
     # We log every request ourselves, once, with the request id.
-    logging.getLogger("uvicorn.access").handlers = []
-    logging.getLogger("uvicorn.access").propagate = False
-    logging.getLogger("uvicorn.access").disabled = True
-    _configured_level = level
+    access = logging.getLogger("uvicorn.access")
+    access.handlers = []
+    access.propagate = False
+    access.disabled = True
     atexit.register(flush_logs)
 
 
-def flush_logs(timeout: float = 5.0) -> None:
-    """Wait until every queued record has been written."""
-    if _queue is None:
-        return
-    deadline = time.monotonic() + timeout
-    while _queue.unfinished_tasks and time.monotonic() < deadline:
-        time.sleep(0.005)
+def flush_logs(timeout: float = 5.0, *, final: bool = False) -> None:
+    """Wait until every record logged so far has been written.
+
+    `final=True` (at shutdown) also makes every later record be written at once.
+    """
+    if _writer is not None:
+        _writer.flush(timeout)
+        if final:
+            _writer.direct = True
+            _writer._drain()
     sys.stdout.flush()
 
 
@@ -274,7 +390,7 @@ class AccessLogMiddleware:
                 self._emit(scope, status, (time.perf_counter() - started) * 1000.0)
 
     def _emit(self, scope: Scope, status: int, duration_ms: float) -> None:
-        if not self.log.isEnabledFor(logging.INFO):
+        if not self.log.isEnabledFor(logging.INFO if status < 500 else logging.ERROR):
             return
         st = state(scope)
         stats = request_stats.get()
@@ -295,7 +411,7 @@ class AccessLogMiddleware:
             fields["db_queries"] = stats.db_queries
             fields["db_ms"] = round(stats.db_seconds * 1000.0, 2)
         level = logging.ERROR if status >= 500 else logging.INFO
-        self.log.log(level, "request", extra=fields)
+        log_event(self.log, level, "request", fields)
 
 
 def pid() -> int:

@@ -297,13 +297,19 @@ class MetricsMiddleware:
     def __init__(self, app: ASGIApp, *, observers: Iterable[Any] = ()) -> None:
         self.app = app
         self.observers = list(observers)
+        # Label children, looked up once: `.labels()` takes a lock and builds tuples.
+        self._in_progress: dict[str, Any] = {}
+        self._counts: dict[tuple[str, str, int], Any] = {}
+        self._durations: dict[tuple[str, str], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         method = scope["method"]
-        in_progress = HTTP_IN_PROGRESS.labels(method=method)
+        in_progress = self._in_progress.get(method)
+        if in_progress is None:
+            in_progress = self._in_progress[method] = HTTP_IN_PROGRESS.labels(method=method)
         in_progress.inc()
         started = time.perf_counter()
         status = 500
@@ -320,8 +326,15 @@ class MetricsMiddleware:
             duration = time.perf_counter() - started
             in_progress.dec()
             path = route_template(scope)
-            HTTP_REQUESTS.labels(method=method, path=path, status=str(status)).inc()
-            HTTP_DURATION.labels(method=method, path=path).observe(duration)
+            count = self._counts.get((method, path, status))
+            if count is None:
+                count = HTTP_REQUESTS.labels(method=method, path=path, status=str(status))
+                self._counts[(method, path, status)] = count
+            count.inc()
+            timing = self._durations.get((method, path))
+            if timing is None:
+                timing = self._durations[(method, path)] = HTTP_DURATION.labels(method, path)
+            timing.observe(duration)
             st = state(scope)
             st["status_code"] = status
             st["duration_seconds"] = duration

@@ -70,6 +70,37 @@ class Outcome:
         return max(1, math.ceil(self.reset_at - time.time()))
 
 
+def _lean_memory_storage() -> MemoryStorage:
+    """limits' in-memory storage, sweeping expired keys inline at most once a second.
+
+    As shipped it starts an asyncio task on every hit to sweep expired keys, which costs
+    more than the counting itself; expired counters are harmless until swept (the sliding
+    window ignores them), so sweeping once a second is enough.
+    """
+    storage = MemoryStorage()
+    last_sweep = 0.0
+
+    async def sweep_now_and_then() -> None:
+        nonlocal last_sweep
+        now = time.time()
+        if now - last_sweep < 1.0:
+            return
+        last_sweep = now
+        for key, expires in list(storage.expirations.items()):
+            if expires <= now:
+                storage.storage.pop(key, None)
+                storage.expirations.pop(key, None)
+                storage.locks.pop(key, None)
+
+    # Replaces the private per-hit scheduler of this one instance (name-mangled attribute).
+    storage._MemoryStorage__schedule_expiry = sweep_now_and_then  # type: ignore[attr-defined]
+    return storage
+
+
+class _Degraded(Exception):
+    """Redis failed for this call; count in memory instead."""
+
+
 def _rule(name: str, spec: str) -> Rule:
     return Rule(name, tuple(parse_many(spec)))
 
@@ -86,7 +117,7 @@ class RateLimiter:
         self.csrf = _rule("csrf", settings.rate_limit_csrf)
         self.login = _rule("login", settings.rate_limit_login)
         self.login_account = _rule("login_account", settings.rate_limit_login)
-        self.memory = SlidingWindowCounterRateLimiter(MemoryStorage())
+        self.memory = SlidingWindowCounterRateLimiter(_lean_memory_storage())
         self.redis: SlidingWindowCounterRateLimiter | None = None
         self.redis_url = settings.redis_url
         if settings.redis_url:
@@ -123,39 +154,48 @@ class RateLimiter:
             return self.default
         return None
 
-    async def hit(self, rule: Rule, key: str) -> Outcome:
-        """Count one request for `key`; the tightest of the rule's limits decides."""
-        worst: Outcome | None = None
-        for item in rule.items:
-            allowed, remaining, reset_at = await self._hit(item, rule.name, key)
-            outcome = Outcome(allowed, item.amount, remaining, reset_at)
-            if worst is None or (not allowed and worst.allowed) or remaining < worst.remaining:
-                worst = outcome
-            if not allowed:
-                break
-        assert worst is not None
-        return worst
+    async def hit(self, rule: Rule, key: str) -> Outcome | None:
+        """Count one request for `key`: None if allowed, else the limit it ran into.
 
-    async def _hit(self, item: RateLimitItem, *identifiers: str) -> tuple[bool, int, float]:
-        if self.redis is not None and time.monotonic() >= self._redis_down_until:
+        Allowed requests cost one storage call; only a refusal reads the window's stats
+        (for Retry-After and the X-RateLimit-* headers).
+        """
+        for item in rule.items:
+            limiter = self._limiter()
             try:
-                async with asyncio.timeout(REDIS_TIMEOUT_SECONDS * 2):
-                    allowed = await self.redis.hit(item, *identifiers)
-                    stats = await self.redis.get_window_stats(item, *identifiers)
-                if self._redis_down_until:
-                    log.warning("redis is back: rate limits are shared again")
-                    self._redis_down_until = 0.0
-                return allowed, stats.remaining, stats.reset_time
-            except Exception as exc:  # any Redis trouble: degrade, never fail the request
-                if not self._redis_down_until or self._redis_down_until < time.monotonic():
-                    log.warning(
-                        "redis unavailable: rate limits fall back to this worker's memory",
-                        extra={"error": exc.__class__.__name__},
-                    )
-                self._redis_down_until = time.monotonic() + REDIS_RETRY_AFTER_SECONDS
-        allowed = await self.memory.hit(item, *identifiers)
-        stats = await self.memory.get_window_stats(item, *identifiers)
-        return allowed, stats.remaining, stats.reset_time
+                if await self._call(limiter, limiter.hit(item, rule.name, key)):
+                    continue
+                stats = await self._call(limiter, limiter.get_window_stats(item, rule.name, key))
+            except _Degraded:
+                if await self.memory.hit(item, rule.name, key):
+                    continue
+                stats = await self.memory.get_window_stats(item, rule.name, key)
+            return Outcome(False, item.amount, stats.remaining, stats.reset_time)
+        return None
+
+    def _limiter(self) -> SlidingWindowCounterRateLimiter:
+        if self.redis is not None and time.monotonic() >= self._redis_down_until:
+            return self.redis
+        return self.memory
+
+    async def _call(self, limiter: SlidingWindowCounterRateLimiter, operation: Any) -> Any:
+        if limiter is self.memory:
+            return await operation
+        try:
+            async with asyncio.timeout(REDIS_TIMEOUT_SECONDS * 2):
+                result = await operation
+        except Exception as exc:  # any Redis trouble: degrade, never fail the request
+            if not self._redis_down_until or self._redis_down_until < time.monotonic():
+                log.warning(
+                    "redis unavailable: rate limits fall back to this worker's memory",
+                    extra={"error": exc.__class__.__name__},
+                )
+            self._redis_down_until = time.monotonic() + REDIS_RETRY_AFTER_SECONDS
+            raise _Degraded from exc
+        if self._redis_down_until:
+            log.warning("redis is back: rate limits are shared again")
+            self._redis_down_until = 0.0
+        return result
 
     def exempt_client(self, address: str | None) -> bool:
         """Whether the client is on the RATE_LIMIT_EXEMPT_IPS list."""
@@ -227,24 +267,15 @@ class RateLimitMiddleware:
         if self.limiter.exempt_client(client):
             await self.app(scope, receive, send)
             return
-        outcome = await self.limiter.hit(rule, client)
-        if outcome.allowed and rule is self.limiter.login:
+        refused = await self.limiter.hit(rule, client)
+        if refused is None and rule is self.limiter.login:
             account, receive = await _account_of(scope, receive)
             if account is not None:
-                per_account = await self.limiter.hit(self.limiter.login_account, account)
-                if not per_account.allowed or per_account.remaining < outcome.remaining:
-                    outcome = per_account
-        if not outcome.allowed:
-            await self._reject(scope, receive, send, rule, client, outcome)
+                refused = await self.limiter.hit(self.limiter.login_account, account)
+        if refused is not None:
+            await self._reject(scope, receive, send, rule, client, refused)
             return
-        extra = _headers(outcome)
-
-        async def send_wrapper(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *extra]
-            await send(message)
-
-        await self.app(scope, receive, send_wrapper)
+        await self.app(scope, receive, send)
 
     async def _reject(
         self,

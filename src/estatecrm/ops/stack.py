@@ -122,4 +122,4 @@ async def shutdown(app: FastAPI) -> None:
             await client.aclose()
         except Exception as exc:  # closing a dead connection must not fail shutdown
             log.debug("closing redis client failed", extra={"error": repr(exc)})
-    flush_logs()
+    flush_logs(final=True)
