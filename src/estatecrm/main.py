@@ -17,13 +17,19 @@ from sqlalchemy.exc import TimeoutError as SATimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from estatecrm import __version__
+from estatecrm.applicants import api as applicants_api
+from estatecrm.applicants import pages as applicants_pages
 from estatecrm.auth import api as auth_api
 from estatecrm.auth import pages as auth_pages
 from estatecrm.config import Settings, get_settings
+from estatecrm.contacts import api as contacts_api
+from estatecrm.contacts import pages as contacts_pages
 from estatecrm.db.session import create_engine, create_sessionmaker
 from estatecrm.errors import CRMError
 from estatecrm.properties import api as properties_api
 from estatecrm.properties import pages as properties_pages
+from estatecrm.viewings import api as viewings_api
+from estatecrm.viewings import pages as viewings_pages
 from estatecrm.web.templating import STATIC_DIR, is_htmx, render
 
 log = logging.getLogger("estatecrm")
@@ -33,6 +39,13 @@ ROUTERS = [
     auth_pages.router,
     properties_api.router,
     properties_pages.router,
+    contacts_api.router,
+    contacts_pages.router,
+    applicants_api.router,
+    applicants_pages.router,
+    viewings_api.router,
+    viewings_api.feed_router,
+    viewings_pages.router,
 ]
 
 

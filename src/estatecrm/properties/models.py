@@ -124,6 +124,10 @@ class Property(IdMixin, AgencyScoped, TimestampMixin, Model):
     negotiator_id: Mapped[int | None] = mapped_column(
         IdType, ForeignKey("user_account.id", ondelete="SET NULL"), index=True
     )
+    # The landlord (lettings) or vendor (sales): a contact of the same agency.
+    owner_contact_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("contact.id", ondelete="SET NULL"), index=True
+    )
     # Lower-cased address text so `q` filters the same way on every database.
     search_text: Mapped[str] = mapped_column(String(600), default="")
     instructed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

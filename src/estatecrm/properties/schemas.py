@@ -68,6 +68,7 @@ class PropertyFields(BaseModel):
     available_date: date | None = None
     office_id: int | None = None
     negotiator_id: int | None = None
+    owner_contact_id: int | None = None
 
     @field_validator("postcode")
     @classmethod
@@ -110,6 +111,7 @@ class PropertyUpdate(BaseModel):
     available_date: date | None = None
     office_id: int | None = None
     negotiator_id: int | None = None
+    owner_contact_id: int | None = None
 
     @field_validator("postcode")
     @classmethod
@@ -145,6 +147,7 @@ class PropertyRead(BaseModel):
     available_date: date | None
     office_id: int | None
     negotiator_id: int | None
+    owner_contact_id: int | None
     created_at: datetime
     updated_at: datetime
     instructed_at: datetime | None
