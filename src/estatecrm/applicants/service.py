@@ -252,7 +252,7 @@ def explain(applicant: Applicant, prop: Property, *, for_property: bool = True) 
         reasons.append(f"{asked}, no price range set")
     elif high is not None and price > high:
         points += 10 if price * 100 <= high * (100 + CLOSE_STRETCH_PERCENT) else 5
-        over = -((-(price - high) * 100) // high)
+        over = max(1, ((price - high) * 200 + high) // (2 * high))  # nearest whole percent
         reasons.append(f"{asked} is {over}% over max {format_pence(high)}")
     elif low is not None and price < low:
         points += 10

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from estatecrm.auth import service as auth_service
 from estatecrm.auth.models import Agency, Role, User
+from estatecrm.cli import demo_contacts
 from estatecrm.db.registry import Model
 from estatecrm.kit.clock import utcnow
 from estatecrm.kit.uk_postcode import normalise_postcode, outward_code
@@ -353,4 +354,4 @@ async def property_count(session: AsyncSession, agency_id: int) -> int:
 
 
 # Later features add their demo records here: async (session, agency, users, rng) -> None.
-EXTRA_SEEDERS: list[Any] = []
+EXTRA_SEEDERS: list[Any] = [demo_contacts.seed]

@@ -350,7 +350,7 @@ async def merge(session: AsyncSession, user: User, contact_id: int, other_id: in
     if kept is None:
         raise NotFound("Contact not found")
     if other is None:
-        raise NotFound("The contact to merge was not found")
+        raise NotFound("The contact to merge was not found", field="other_id")
     before = _snapshot(kept)
     other_name = other.full_name
     notes = _merge_fields(kept, other)
@@ -424,6 +424,11 @@ async def duplicates(
             reasons.append(f"Same name {a.first_name} {a.last_name}")
         pairs.append({"contact": a, "other": b, "reasons": reasons, "score": int(r["score"])})
     return pairs, total
+
+
+async def pick_one(session: AsyncSession, user: User, contact_id: int) -> Contact | None:
+    """One contact for a picker's current choice (None when missing or foreign)."""
+    return (await repository.get_many(session, user.agency_id, [contact_id])).get(contact_id)
 
 
 async def pick(session: AsyncSession, user: User, q: str) -> Sequence[Contact]:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from estatecrm.activity import service as activity
 from estatecrm.applicants import repository as applicant_repository
 from estatecrm.applicants.models import Applicant, ApplicantStatus
-from estatecrm.auth.models import User
+from estatecrm.auth.models import Role, User
 from estatecrm.contacts import repository as contact_repository
 from estatecrm.errors import Conflict, NotFound, ValidationFailed
 from estatecrm.kit.clock import to_london, utcnow
@@ -60,6 +60,8 @@ async def _lock_for_booking(
     negotiator = await repository.lock_negotiator(session, agency_id, negotiator_id)
     if negotiator is None:
         raise ValidationFailed("negotiator_id", "No such active negotiator in your agency")
+    if negotiator.role == Role.viewer:
+        raise ValidationFailed("negotiator_id", "Read-only users cannot hold viewings")
     return prop, negotiator
 
 
