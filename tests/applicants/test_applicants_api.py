@@ -59,7 +59,13 @@ async def test_create_normalises_areas_and_makes_the_contact_an_applicant(
         ({"min_bedrooms": 3, "max_bedrooms": 2}, "max_bedrooms"),
         ({"max_price_pence": -1}, "max_price_pence"),
         ({"areas": ["!!!"]}, "areas"),
-        ({"areas": [f"Town{chr(65 + i)}" for i in range(26)] + ["SO1", "SO2", "SO3", "SO4", "SO5"]}, "areas"),
+        (
+            {
+                "areas": [f"Town{chr(65 + i)}" for i in range(26)]
+                + ["SO1", "SO2", "SO3", "SO4", "SO5"]
+            },
+            "areas",
+        ),
         ({"property_types": ["castle"]}, "property_types"),
         ({"must_haves": ["moat"]}, "must_haves"),
         ({"marketing_type": "barter"}, "marketing_type"),
@@ -96,9 +102,7 @@ async def test_patch_checks_ranges_against_stored_values(
     assert r.status_code == 422 and r.json()["field"] == "max_price_pence"
     r = await client.patch(f"{API}/{applicant.id}", json={"areas": None}, headers=headers)
     assert r.status_code == 422 and r.json()["field"] == "areas"
-    r = await client.patch(
-        f"{API}/{applicant.id}", json={"status": "archived"}, headers=headers
-    )
+    r = await client.patch(f"{API}/{applicant.id}", json={"status": "archived"}, headers=headers)
     assert r.status_code == 200 and r.json()["status"] == "archived"
     timeline = (await client.get(f"{API}/{applicant.id}/activity", headers=headers)).json()
     assert timeline["items"][0]["action"] == "status_changed"
@@ -120,12 +124,22 @@ async def test_put_replaces_everything(client: Any, session: Any, admin: Any, he
 async def test_list_filters_and_pagination(
     client: Any, session: Any, admin: Any, headers: Any
 ) -> None:
-    amy = await make_contact(session, admin, first_name="Amy", last_name="Ward", email="amy@example.com")
-    ben = await make_contact(session, admin, first_name="Ben", last_name="Cole", email="ben@example.com")
+    amy = await make_contact(
+        session, admin, first_name="Amy", last_name="Ward", email="amy@example.com"
+    )
+    ben = await make_contact(
+        session, admin, first_name="Ben", last_name="Cole", email="ben@example.com"
+    )
     a1 = await make_applicant(session, admin, contact=amy, areas=["SO15", "Winchester"])
     a2 = await make_applicant(
-        session, admin, contact=ben, marketing_type="sale", areas=["BS6"], status="cold",
-        min_price_pence=20_000_000, max_price_pence=30_000_000,
+        session,
+        admin,
+        contact=ben,
+        marketing_type="sale",
+        areas=["BS6"],
+        status="cold",
+        min_price_pence=20_000_000,
+        max_price_pence=30_000_000,
     )
     a3 = await make_applicant(session, admin, contact=ben, status="archived")
 
@@ -150,7 +164,9 @@ async def test_list_filters_and_pagination(
     assert (await client.get(f"{API}?area=!!!", headers=headers)).status_code == 422
 
 
-async def test_delete_rules(client: Any, session: Any, agency: Any, admin: Any, headers: Any) -> None:
+async def test_delete_rules(
+    client: Any, session: Any, agency: Any, admin: Any, headers: Any
+) -> None:
     spare = await make_applicant(session, admin)
     negotiator = await token_headers(session, await make_user(session, agency))
     assert (await client.delete(f"{API}/{spare.id}", headers=negotiator)).status_code == 403
@@ -180,7 +196,9 @@ async def test_another_agencys_applicant_is_404_everywhere(
     body = applicant_payload(mine.contact_id)
     assert (await client.get(f"{API}/{tid}", headers=headers)).status_code == 404
     assert (await client.put(f"{API}/{tid}", json=body, headers=headers)).status_code == 404
-    assert (await client.patch(f"{API}/{tid}", json={"notes": "x"}, headers=headers)).status_code == 404
+    assert (
+        await client.patch(f"{API}/{tid}", json={"notes": "x"}, headers=headers)
+    ).status_code == 404
     assert (await client.delete(f"{API}/{tid}", headers=headers)).status_code == 404
     assert (await client.get(f"{API}/{tid}/activity", headers=headers)).status_code == 404
     assert (await client.get(f"{API}/{tid}/matches", headers=headers)).status_code == 404

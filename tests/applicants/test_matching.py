@@ -45,18 +45,30 @@ async def test_property_matches_rank_and_explain(
 
     perfect = await applicant("Perfect", must_haves=["parking", "furnished"])
     stretch = await applicant(
-        "Stretch", max_price_pence=110_000, min_price_pence=None, min_bedrooms=1,
-        areas=["southampton"], property_types=[], status="warm",
+        "Stretch",
+        max_price_pence=110_000,
+        min_price_pence=None,
+        min_bedrooms=1,
+        areas=["southampton"],
+        property_types=[],
+        status="warm",
     )
     anything = await applicant(
-        "Anything", min_price_pence=None, max_price_pence=None, min_bedrooms=None,
-        property_types=[], areas=[], status="cold",
+        "Anything",
+        min_price_pence=None,
+        max_price_pence=None,
+        min_bedrooms=None,
+        property_types=[],
+        areas=[],
+        status="cold",
     )
     picky = await applicant("Picky", must_haves=["pets_allowed", "garden"], status="cold")
     hurry = await applicant("Hurry", move_by_date="2027-02-01", min_bedrooms=1, max_bedrooms=1)
     # Excluded by a hard requirement each.
     await applicant("TooDear", max_price_pence=100_000, min_price_pence=None)
-    await applicant("Buyer", marketing_type="sale", max_price_pence=30_000_000, min_price_pence=None)
+    await applicant(
+        "Buyer", marketing_type="sale", max_price_pence=30_000_000, min_price_pence=None
+    )
     await applicant("BigFamily", min_bedrooms=3)
     await applicant("HouseOnly", property_types=["house"])
     await applicant("Bristol", areas=["BS6", "Bath"])
@@ -79,7 +91,7 @@ async def test_property_matches_rank_and_explain(
     assert body["total"] == 5
     reasons = {m["applicant"]["id"]: m["reasons"] for m in body["items"]}
     assert reasons[perfect.id] == [
-        "£1,150 pcm within £900–£1,200",
+        "£1,150 pcm within £900\u2013£1,200",
         "2 bed meets min 2",
         "Flat is a wanted type",
         "SO15 in areas",
@@ -140,7 +152,7 @@ async def test_applicant_matches_available_properties_only(
     ]
     town_reasons = body["items"][2]["reasons"]
     assert "Winchester in areas" in town_reasons and "No parking listed" in town_reasons
-    assert "£950 pcm within £900–£1,200" in town_reasons
+    assert "£950 pcm within £900\u2013£1,200" in town_reasons
     assert "Hot applicant" not in town_reasons
 
 
@@ -150,15 +162,29 @@ async def test_matches_of_another_agency_are_404(
     rival = await make_user(session, other_agency, email="neg@rival.test")
     prop = await make_property(session, rival)
     applicant = await make_applicant(session, rival)
-    assert (await client.get(f"/api/v1/properties/{prop.id}/matches", headers=headers)).status_code == 404
-    assert (await client.get(f"/api/v1/applicants/{applicant.id}/matches", headers=headers)).status_code == 404
+    assert (
+        await client.get(f"/api/v1/properties/{prop.id}/matches", headers=headers)
+    ).status_code == 404
+    assert (
+        await client.get(f"/api/v1/applicants/{applicant.id}/matches", headers=headers)
+    ).status_code == 404
 
 
 # --- the SQL agrees with the rules, for any requirements and any property --------------------
 
 MUST = [m.value for m in MustHave]
-FEATURES = ["Garden", "Off-road parking", "Garage", "Pets considered", "Balcony", "Lift",
-            "En-suite", "Chain free", "Close to station", "Patio"]
+FEATURES = [
+    "Garden",
+    "Off-road parking",
+    "Garage",
+    "Pets considered",
+    "Balcony",
+    "Lift",
+    "En-suite",
+    "Chain free",
+    "Close to station",
+    "Patio",
+]
 TYPES = ["flat", "house", "maisonette"]
 DISTRICTS = ["SO15", "SO16", "BS6"]
 
@@ -177,7 +203,9 @@ def scenario(draw: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         "max_bedrooms": max_beds,
         "property_types": draw(st.lists(st.sampled_from(TYPES), max_size=2, unique=True)),
         "areas": draw(
-            st.lists(st.sampled_from([*DISTRICTS, "Southampton", "Bristol"]), max_size=2, unique=True)
+            st.lists(
+                st.sampled_from([*DISTRICTS, "Southampton", "Bristol"]), max_size=2, unique=True
+            )
         ),
         "must_haves": draw(st.lists(st.sampled_from(MUST), max_size=4, unique=True)),
         "move_by_date": draw(st.none() | st.dates(date(2027, 1, 1), date(2027, 6, 1))),
@@ -204,7 +232,10 @@ def hard_fit(req: dict[str, Any], prop: dict[str, Any]) -> bool:
     areas = {a.lower() for a in req["areas"]}
     return (
         req["marketing_type"] == prop["marketing_type"]
-        and (req["max_price_pence"] is None or prop["price_pence"] * 100 <= req["max_price_pence"] * 110)
+        and (
+            req["max_price_pence"] is None
+            or prop["price_pence"] * 100 <= req["max_price_pence"] * 110
+        )
         and (req["min_bedrooms"] is None or prop["bedrooms"] >= req["min_bedrooms"])
         and (not req["property_types"] or prop["property_type"] in req["property_types"])
         and (not areas or district in areas or prop["city"].lower() in areas)

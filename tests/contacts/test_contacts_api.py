@@ -163,15 +163,15 @@ async def test_changing_details_to_anothers_is_409_but_keeping_your_own_is_fine(
     assert r.status_code == 200 and r.json()["phone"] == a["phone"]
 
 
-async def test_duplicates_are_per_agency(
-    client: Any, headers: Any, other_headers: Any
-) -> None:
+async def test_duplicates_are_per_agency(client: Any, headers: Any, other_headers: Any) -> None:
     await _create(client, headers)
     r = await client.post(API, json=contact_payload(), headers=other_headers)
     assert r.status_code == 201
 
 
-async def test_marketing_consent_history(client: Any, headers: Any, session: Any, admin: Any) -> None:
+async def test_marketing_consent_history(
+    client: Any, headers: Any, session: Any, admin: Any
+) -> None:
     created = await _create(
         client, headers, marketing_consent=True, consent_channel="web_form", consent_note="Signup"
     )
@@ -305,7 +305,9 @@ async def test_another_agencys_contact_is_404_everywhere(
     theirs = await _create(client, other_headers, email="rival@example.com", phone=None)
     tid = theirs["id"]
     assert (await client.get(f"{API}/{tid}", headers=headers)).status_code == 404
-    assert (await client.put(f"{API}/{tid}", json=contact_payload(), headers=headers)).status_code == 404
+    assert (
+        await client.put(f"{API}/{tid}", json=contact_payload(), headers=headers)
+    ).status_code == 404
     assert (
         await client.patch(f"{API}/{tid}", json={"notes": "x"}, headers=headers)
     ).status_code == 404

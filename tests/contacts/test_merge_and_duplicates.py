@@ -153,19 +153,31 @@ async def test_merge_keeps_the_latest_consent_decision(
 async def test_duplicates_report(
     client: Any, session: Any, admin: Any, headers: Any, other_headers: Any
 ) -> None:
-    same_email_a = await make_contact(session, admin, first_name="Amy", email="amy@example.com", phone=None)
-    same_email_b = await make_contact(session, admin, first_name="Amelia", email="amy@example.com", phone=None)
-    phone_a = await make_contact(session, admin, first_name="Ben", email=None, phone="0117 496 0001")
+    same_email_a = await make_contact(
+        session, admin, first_name="Amy", email="amy@example.com", phone=None
+    )
+    same_email_b = await make_contact(
+        session, admin, first_name="Amelia", email="amy@example.com", phone=None
+    )
+    phone_a = await make_contact(
+        session, admin, first_name="Ben", email=None, phone="0117 496 0001"
+    )
     phone_b = await make_contact(
         session, admin, first_name="Benjamin", email="ben@example.com", phone="+44 117 496 0001"
     )
-    name_a = await make_contact(session, admin, first_name="Carl", last_name="Ng", email=None, phone=None)
+    name_a = await make_contact(
+        session, admin, first_name="Carl", last_name="Ng", email=None, phone=None
+    )
     name_b = await make_contact(
         session, admin, first_name="carl", last_name="NG", email="carl@example.com", phone=None
     )
     # Same name but different e-mails: two different people, not reported.
-    await make_contact(session, admin, first_name="Dan", last_name="Lee", email="d1@example.com", phone=None)
-    await make_contact(session, admin, first_name="Dan", last_name="Lee", email="d2@example.com", phone=None)
+    await make_contact(
+        session, admin, first_name="Dan", last_name="Lee", email="d1@example.com", phone=None
+    )
+    await make_contact(
+        session, admin, first_name="Dan", last_name="Lee", email="d2@example.com", phone=None
+    )
     # Another agency's twin of Amy is never paired with ours.
     r = await client.post(
         API, json=contact_payload(first_name="Amy", email="amy@example.com"), headers=other_headers

@@ -65,7 +65,7 @@ def test_contact_to_completed_viewing(page: Any, live_server: dict[str, Any]) ->
     page.goto(property_url)
     matches = page.locator("#matches")
     assert matches.get_by_role("link", name="Jane Doe").is_visible()
-    assert "£1,150 pcm within £900–£1,200" in matches.inner_text()
+    assert "£1,150 pcm within £900\u2013£1,200" in matches.inner_text()
     assert "SO15 in areas" in matches.inner_text()
     page.screenshot(path=str(SHOTS / "property-matches.png"), full_page=True)
     matches.get_by_role("button", name="Book a viewing for Jane Doe").click()
@@ -85,7 +85,7 @@ def test_contact_to_completed_viewing(page: Any, live_server: dict[str, Any]) ->
 
     # It is in the diary at 11:00 UK time, on the right day.
     chip = page.locator(".chip.just-booked")
-    assert "11:00–11:30" in chip.inner_text() and "14 Polygon Road" in chip.inner_text()
+    assert "11:00\u201311:30" in chip.inner_text() and "14 Polygon Road" in chip.inner_text()
     header = page.locator("table.diary thead th").nth(day.weekday() + 1).inner_text()
     assert header.startswith(day.strftime("%a"))
     page.screenshot(path=str(SHOTS / "diary-week.png"), full_page=True)

@@ -39,20 +39,33 @@ async def test_feed_lists_my_viewings_as_valid_icalendar(
 ) -> None:
     colleague = await make_user(session, agency, email="col@agency.test")
     prop = await make_property(session, admin, address_line1="21 Polygon Road", postcode="SO15 2JP")
-    contact = await make_contact(session, admin, first_name="Jane", last_name="Doe", phone="0117 496 0456")
+    contact = await make_contact(
+        session, admin, first_name="Jane", last_name="Doe", phone="0117 496 0456"
+    )
     applicant = await make_applicant(session, admin, contact=contact)
     # 10:00 BST on the first day of summer time, and 10:00 GMT on the first day of winter time.
     spring = await make_viewing(
-        session, admin, property_id=prop.id, applicant_id=applicant.id,
-        start_at=datetime(2027, 3, 28, 9, 0, tzinfo=UTC), notes="Meet outside",
+        session,
+        admin,
+        property_id=prop.id,
+        applicant_id=applicant.id,
+        start_at=datetime(2027, 3, 28, 9, 0, tzinfo=UTC),
+        notes="Meet outside",
     )
     autumn = await make_viewing(
-        session, admin, property_id=prop.id, applicant_id=applicant.id,
+        session,
+        admin,
+        property_id=prop.id,
+        applicant_id=applicant.id,
         start_at=datetime(2027, 10, 31, 10, 0, tzinfo=UTC),
     )
     await make_viewing(
-        session, admin, property_id=prop.id, applicant_id=applicant.id,
-        start_at=datetime(2027, 4, 2, 9, 0, tzinfo=UTC), negotiator_id=colleague.id,
+        session,
+        admin,
+        property_id=prop.id,
+        applicant_id=applicant.id,
+        start_at=datetime(2027, 4, 2, 9, 0, tzinfo=UTC),
+        negotiator_id=colleague.id,
     )
     url = await _feed_url(client, headers)
     assert url.startswith("http://testserver/calendar/") and url.endswith(".ics")
@@ -72,9 +85,11 @@ async def test_feed_lists_my_viewings_as_valid_icalendar(
     first = events[f"viewing-{spring.id}-{agency.id}@estatecrm"]
     assert first.decoded("DTSTART") == datetime(2027, 3, 28, 9, 0, tzinfo=UTC)
     assert first.decoded("DTEND") == datetime(2027, 3, 28, 9, 30, tzinfo=UTC)
-    assert str(first["SUMMARY"]) == "Viewing: 21 Polygon Road – Jane Doe"
+    assert str(first["SUMMARY"]) == "Viewing: 21 Polygon Road \u2013 Jane Doe"
     assert str(first["LOCATION"]) == "21 Polygon Road, Southampton SO15 2JP"
-    assert "0117 496 0456" in str(first["DESCRIPTION"]) and "Meet outside" in str(first["DESCRIPTION"])
+    assert "0117 496 0456" in str(first["DESCRIPTION"]) and "Meet outside" in str(
+        first["DESCRIPTION"]
+    )
     assert str(first["STATUS"]) == "TENTATIVE"
     assert first["DTSTAMP"] and first["SEQUENCE"] == 0
     # Every line is CRLF-terminated and folded to 75 octets, as RFC 5545 requires.
@@ -86,7 +101,9 @@ async def test_feed_lists_my_viewings_as_valid_icalendar(
         f"/api/v1/viewings/{autumn.id}/cancel", json={"reason": "Sold elsewhere"}, headers=headers
     )
     cal = Calendar.from_ical((await client.get(_path(url))).content)
-    cancelled = next(e for e in cal.walk("VEVENT") if str(e["UID"]).startswith(f"viewing-{autumn.id}-"))
+    cancelled = next(
+        e for e in cal.walk("VEVENT") if str(e["UID"]).startswith(f"viewing-{autumn.id}-")
+    )
     assert str(cancelled["STATUS"]) == "CANCELLED" and cancelled["SEQUENCE"] == 1
 
 

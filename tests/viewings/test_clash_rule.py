@@ -69,8 +69,7 @@ async def test_bookings_follow_the_clash_rule(
             start = DAY + timedelta(minutes=minutes)
             end = start + timedelta(minutes=duration)
             clashing = [
-                v for v in live
-                if (v[1] == n or v[2] == p) and overlaps((v[3], v[4]), (start, end))
+                v for v in live if (v[1] == n or v[2] == p) and overlaps((v[3], v[4]), (start, end))
             ]
             body = ViewingCreate(
                 property_id=props[p].id,

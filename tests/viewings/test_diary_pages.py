@@ -13,14 +13,16 @@ from tests.builders import PASSWORD, make_applicant, make_property, make_user, m
 
 
 async def _sign_in(client: Any, session: Any, agency: Any, role: str = "negotiator") -> Any:
-    user = await make_user(session, agency, role=role, email=f"{role}@web.test", full_name="Nia Neg")
+    user = await make_user(
+        session, agency, role=role, email=f"{role}@web.test", full_name="Nia Neg"
+    )
     r = await client.post("/login", data={"email": user.email, "password": PASSWORD})
     assert r.status_code == 303
     return user
 
 
 def _cell_times(html: str) -> list[str]:
-    return re.findall(r"<strong>(\d\d:\d\d–\d\d:\d\d)</strong>", html)
+    return re.findall(r"<strong>(\d\d:\d\d\u2013\d\d:\d\d)</strong>", html)
 
 
 async def test_week_shows_uk_times_across_the_spring_change(
@@ -30,18 +32,28 @@ async def test_week_shows_uk_times_across_the_spring_change(
     prop = await make_property(session, user, address_line1="21 Polygon Road")
     applicant = await make_applicant(session, user)
     # Saturday 27 March 2027 10:00 GMT, then Sunday 28 March 10:00 BST (09:00 UTC).
-    await make_viewing(session, user, property_id=prop.id, applicant_id=applicant.id,
-                       start_at=datetime(2027, 3, 27, 10, 0, tzinfo=UTC))
-    await make_viewing(session, user, property_id=prop.id, applicant_id=applicant.id,
-                       start_at=datetime(2027, 3, 28, 9, 0, tzinfo=UTC))
+    await make_viewing(
+        session,
+        user,
+        property_id=prop.id,
+        applicant_id=applicant.id,
+        start_at=datetime(2027, 3, 27, 10, 0, tzinfo=UTC),
+    )
+    await make_viewing(
+        session,
+        user,
+        property_id=prop.id,
+        applicant_id=applicant.id,
+        start_at=datetime(2027, 3, 28, 9, 0, tzinfo=UTC),
+    )
     page = await client.get("/diary?week=2027-03-24")
     assert page.status_code == 200
-    assert "22 Mar – 28 Mar 2027" in page.text
-    assert _cell_times(page.text) == ["10:00–10:30", "10:00–10:30"]
+    assert "22 Mar \u2013 28 Mar 2027" in page.text
+    assert _cell_times(page.text) == ["10:00\u201310:30", "10:00\u201310:30"]
     assert "Sat 27 Mar" in page.text and "Sun 28 Mar" in page.text
     # HTMX week navigation swaps only the week.
     frag = await client.get("/diary?week=2027-03-29", headers={"HX-Request": "true"})
-    assert "<html" not in frag.text and "29 Mar – 04 Apr 2027" in frag.text
+    assert "<html" not in frag.text and "29 Mar \u2013 04 Apr 2027" in frag.text
     assert _cell_times(frag.text) == []
 
 
@@ -73,7 +85,7 @@ async def test_book_through_the_form_in_uk_time(client: Any, session: Any, agenc
     summer = await session.scalar(select(Viewing).where(Viewing.notes == "summer"))
     assert summer is not None and summer.start_at == datetime(2027, 6, 1, 9, 0, tzinfo=UTC)
     week = await client.get(r.headers["location"].split("#")[0])
-    assert "just-booked" in week.text and "10:00–10:45" in week.text
+    assert "just-booked" in week.text and "10:00\u201310:45" in week.text
 
     # A clash is reported inline, naming the viewing, and nothing is booked.
     r = await client.post("/diary/book", data={**form, "time": "10:30", "notes": "clash"})
@@ -92,24 +104,41 @@ async def test_book_through_the_form_in_uk_time(client: Any, session: Any, agenc
     assert 'id="time-error"' not in r.text
 
 
-async def test_viewing_page_actions_and_offer_prompt(client: Any, session: Any, agency: Any) -> None:
+async def test_viewing_page_actions_and_offer_prompt(
+    client: Any, session: Any, agency: Any
+) -> None:
     user = await _sign_in(client, session, agency)
     prop = await make_property(session, user)
     applicant = await make_applicant(session, user)
-    viewing = await make_viewing(session, user, property_id=prop.id, applicant_id=applicant.id,
-                                 start_at=datetime(2031, 5, 6, 9, 0, tzinfo=UTC))
+    viewing = await make_viewing(
+        session,
+        user,
+        property_id=prop.id,
+        applicant_id=applicant.id,
+        start_at=datetime(2031, 5, 6, 9, 0, tzinfo=UTC),
+    )
     page = await client.get(f"/viewings/{viewing.id}")
-    assert page.status_code == 200 and "10:00–10:30" in page.text  # BST in May
+    assert page.status_code == 200 and "10:00\u201310:30" in page.text  # BST in May
     assert (await client.post(f"/viewings/{viewing.id}/confirm")).status_code == 303
     r = await client.post(f"/viewings/{viewing.id}/cancel", data={"reason": ""})
     assert r.status_code == 422 and 'id="reason-error"' in r.text
-    r = await client.post(f"/viewings/{viewing.id}/reschedule", data={"date": "2031-05-07", "time": "14:00", "duration_minutes": "30"})
+    r = await client.post(
+        f"/viewings/{viewing.id}/reschedule",
+        data={"date": "2031-05-07", "time": "14:00", "duration_minutes": "30"},
+    )
     assert r.status_code == 303
     await session.refresh(viewing)
-    assert viewing.start_at == datetime(2031, 5, 7, 13, 0, tzinfo=UTC) and viewing.status.value == "booked"
+    assert (
+        viewing.start_at == datetime(2031, 5, 7, 13, 0, tzinfo=UTC)
+        and viewing.status.value == "booked"
+    )
     r = await client.post(f"/viewings/{viewing.id}/complete", data={"feedback": "", "interest": ""})
-    assert r.status_code == 422 and 'id="feedback-error"' in r.text and 'id="interest-error"' in r.text
-    r = await client.post(f"/viewings/{viewing.id}/complete", data={"feedback": "Wants it", "interest": "5"})
+    assert (
+        r.status_code == 422 and 'id="feedback-error"' in r.text and 'id="interest-error"' in r.text
+    )
+    r = await client.post(
+        f"/viewings/{viewing.id}/complete", data={"feedback": "Wants it", "interest": "5"}
+    )
     assert r.status_code == 303
     done = await client.get(f"/viewings/{viewing.id}")
     assert "suggest an offer" in done.text and "Wants it" in done.text
@@ -119,14 +148,22 @@ async def test_viewing_page_actions_and_offer_prompt(client: Any, session: Any, 
     assert (await client.post(f"/viewings/{viewing.id}/explode")).status_code == 404
 
 
-async def test_office_view_pickers_and_calendar_button(client: Any, session: Any, agency: Any) -> None:
+async def test_office_view_pickers_and_calendar_button(
+    client: Any, session: Any, agency: Any
+) -> None:
     user = await _sign_in(client, session, agency)
     colleague = await make_user(session, agency, email="col@web.test", full_name="Cole Colleague")
     await make_user(session, agency, role="viewer", email="val@web.test", full_name="Val Viewer")
     prop = await make_property(session, user, address_line1="7 Bedford Place")
     applicant = await make_applicant(session, user)
-    await make_viewing(session, user, property_id=prop.id, applicant_id=applicant.id,
-                       start_at=datetime(2031, 5, 6, 9, 0, tzinfo=UTC), negotiator_id=colleague.id)
+    await make_viewing(
+        session,
+        user,
+        property_id=prop.id,
+        applicant_id=applicant.id,
+        start_at=datetime(2031, 5, 6, 9, 0, tzinfo=UTC),
+        negotiator_id=colleague.id,
+    )
     office = await client.get("/diary?view=office&week=2031-05-05")
     assert "Cole Colleague" in office.text and "7 Bedford Place" in office.text
     assert "Val Viewer" not in office.text  # read-only users hold no viewings
@@ -152,8 +189,13 @@ async def test_viewer_and_foreign_viewing(
     rival = await make_user(session, other_agency, email="r@rival.test")
     prop = await make_property(session, rival)
     applicant = await make_applicant(session, rival)
-    theirs = await make_viewing(session, rival, property_id=prop.id, applicant_id=applicant.id,
-                                start_at=datetime(2031, 5, 6, 9, 0, tzinfo=UTC))
+    theirs = await make_viewing(
+        session,
+        rival,
+        property_id=prop.id,
+        applicant_id=applicant.id,
+        start_at=datetime(2031, 5, 6, 9, 0, tzinfo=UTC),
+    )
     await _sign_in(client, session, agency, role="viewer")
     diary = await client.get("/diary")
     assert diary.status_code == 200 and "Book viewing" not in diary.text

@@ -137,7 +137,9 @@ async def applicant_matches(
     )
 
 
-@router.get("/properties/{property_id}/matches", response_model=Page[PropertyMatch], tags=["properties"])
+@router.get(
+    "/properties/{property_id}/matches", response_model=Page[PropertyMatch], tags=["properties"]
+)
 async def property_matches(
     property_id: int, session: SessionDep, user: CurrentUser, paging: Paging
 ) -> Page[PropertyMatch]:

@@ -72,17 +72,25 @@ MUST_HAVE_RULES: dict[MustHave, MustHaveRule] = {
     MustHave.parking: MustHaveRule(1, ("parking", "garage", "driveway"), label="parking"),
     MustHave.garden: MustHaveRule(2, ("garden",), label="a garden"),
     MustHave.outside_space: MustHaveRule(
-        4, ("garden", "balcony", "terrace", "patio", "courtyard", "outside space"), label="outside space"
+        4,
+        ("garden", "balcony", "terrace", "patio", "courtyard", "outside space"),
+        label="outside space",
     ),
     MustHave.garage: MustHaveRule(8, ("garage",), label="a garage"),
     MustHave.balcony: MustHaveRule(16, ("balcony",), label="a balcony"),
-    MustHave.pets_allowed: MustHaveRule(32, ("pets", "pet friendly", "pet-friendly"), label="pets allowed"),
+    MustHave.pets_allowed: MustHaveRule(
+        32, ("pets", "pet friendly", "pet-friendly"), label="pets allowed"
+    ),
     MustHave.lift: MustHaveRule(64, ("lift",), label="a lift"),
     MustHave.en_suite: MustHaveRule(128, ("en-suite", "en suite", "ensuite"), label="an en-suite"),
-    MustHave.chain_free: MustHaveRule(256, ("chain free", "chain-free", "no chain"), label="no chain"),
+    MustHave.chain_free: MustHaveRule(
+        256, ("chain free", "chain-free", "no chain"), label="no chain"
+    ),
     MustHave.near_station: MustHaveRule(512, ("station",), label="a station nearby"),
     MustHave.furnished: MustHaveRule(1024, furnishing=Furnishing.furnished, label="furnished"),
-    MustHave.unfurnished: MustHaveRule(2048, furnishing=Furnishing.unfurnished, label="unfurnished"),
+    MustHave.unfurnished: MustHaveRule(
+        2048, furnishing=Furnishing.unfurnished, label="unfurnished"
+    ),
 }
 PROPERTY_TYPE_BITS: dict[PropertyType, int] = {t: 1 << i for i, t in enumerate(PropertyType)}
 

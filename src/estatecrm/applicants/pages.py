@@ -112,7 +112,9 @@ async def applicants_pick(request: Request, session: SessionDep, user: CurrentUs
             selected = (applicant.id, applicant_label(applicant, contact))
     items = [(a.id, applicant_label(a, c)) for a, c in rows]
     return render(
-        request, "contacts/pick.html", {"field": field, "items": items, "selected": selected, "q": q}
+        request,
+        "contacts/pick.html",
+        {"field": field, "items": items, "selected": selected, "q": q},
     )
 
 
@@ -234,7 +236,11 @@ async def applicant_detail(
         session, user, applicant.id, limit=MATCHES_SHOWN, offset=0
     )
     viewings, _ = await viewing_service.search(
-        session, user, ViewingFilters(applicant_id=applicant.id, sort="-start_at"), limit=20, offset=0
+        session,
+        user,
+        ViewingFilters(applicant_id=applicant.id, sort="-start_at"),
+        limit=20,
+        offset=0,
     )
     timeline, _ = await activity_service.timeline(
         session, user.agency_id, service.ENTITY, applicant.id, limit=20
@@ -300,9 +306,7 @@ async def applicant_update(
 
 
 @router.post("/applicants/{applicant_id}/delete")
-async def applicant_delete(
-    applicant_id: int, session: SessionDep, user: ManagerUser
-) -> Response:
+async def applicant_delete(applicant_id: int, session: SessionDep, user: ManagerUser) -> Response:
     """Delete an applicant (managers and admins)."""
     applicant = await service.get(session, user, applicant_id)
     contact_id = applicant.contact_id

@@ -156,7 +156,9 @@ async def set_areas(session: AsyncSession, applicant: Applicant, keys: Sequence[
         )
     )
     for key in dict.fromkeys(keys):
-        session.add(ApplicantArea(agency_id=applicant.agency_id, applicant_id=applicant.id, area_key=key))
+        session.add(
+            ApplicantArea(agency_id=applicant.agency_id, applicant_id=applicant.id, area_key=key)
+        )
     await session.flush()
 
 
@@ -386,7 +388,10 @@ async def match_properties(
     move_pts: Any = literal(SCORE_MOVE)
     if applicant.move_by_date is not None:
         move_pts = case(
-            (or_(P.available_date.is_(None), P.available_date <= applicant.move_by_date), SCORE_MOVE),
+            (
+                or_(P.available_date.is_(None), P.available_date <= applicant.move_by_date),
+                SCORE_MOVE,
+            ),
             else_=0,
         )
     status_pts = SCORE_STATUS.get(applicant.status, 0)
@@ -409,4 +414,3 @@ async def match_properties(
 
 async def _count(session: AsyncSession, stmt: Select[Any]) -> int:
     return int(await session.scalar(stmt) or 0)
-

@@ -240,7 +240,9 @@ def _date(value: Any) -> str:
     return f"{value.day} {value.strftime('%b %Y')}"
 
 
-def explain(applicant: Applicant, prop: Property, *, for_property: bool = True) -> tuple[int, list[str]]:
+def explain(
+    applicant: Applicant, prop: Property, *, for_property: bool = True
+) -> tuple[int, list[str]]:
     """The score (as the SQL computes it) and the reasons, for one applicant and property."""
     letting = prop.marketing_type == MarketingType.letting
     price, low, high = prop.price_pence, applicant.min_price_pence, applicant.max_price_pence
@@ -260,7 +262,7 @@ def explain(applicant: Applicant, prop: Property, *, for_property: bool = True) 
     else:
         points += SCORE_PRICE
         if low is not None and high is not None:
-            reasons.append(f"{asked} within {format_pence(low)}–{format_pence(high)}")
+            reasons.append(f"{asked} within {format_pence(low)}\u2013{format_pence(high)}")
         elif high is not None:
             reasons.append(f"{asked} within max {format_pence(high)}")
         else:
@@ -339,7 +341,11 @@ async def matches_for_applicant(
         session, applicant, keys, limit=limit, offset=offset
     )
     items = [
-        {"property": prop, "score": score, "reasons": explain(applicant, prop, for_property=False)[1]}
+        {
+            "property": prop,
+            "score": score,
+            "reasons": explain(applicant, prop, for_property=False)[1],
+        }
         for prop, score in rows
     ]
     return items, total

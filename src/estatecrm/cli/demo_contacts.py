@@ -30,21 +30,97 @@ from estatecrm.viewings.models import Viewing, ViewingAttendee, ViewingStatus
 from estatecrm.viewings.schemas import ViewingCreate
 
 FIRST_NAMES = [
-    "Olivia", "Amelia", "Isla", "Ava", "Mia", "Grace", "Freya", "Lily", "Priya", "Aisha",
-    "Sophie", "Chloe", "Hannah", "Zara", "Niamh", "Eilidh", "Megan", "Ruth", "Joanna", "Fatima",
-    "Oliver", "George", "Harry", "Noah", "Jack", "Leo", "Arthur", "Muhammad", "Oscar", "Callum",
-    "Rhys", "Dylan", "Tom", "Ben", "Sam", "Daniel", "Aran", "Kwame", "Hamish", "Patrick",
+    "Olivia",
+    "Amelia",
+    "Isla",
+    "Ava",
+    "Mia",
+    "Grace",
+    "Freya",
+    "Lily",
+    "Priya",
+    "Aisha",
+    "Sophie",
+    "Chloe",
+    "Hannah",
+    "Zara",
+    "Niamh",
+    "Eilidh",
+    "Megan",
+    "Ruth",
+    "Joanna",
+    "Fatima",
+    "Oliver",
+    "George",
+    "Harry",
+    "Noah",
+    "Jack",
+    "Leo",
+    "Arthur",
+    "Muhammad",
+    "Oscar",
+    "Callum",
+    "Rhys",
+    "Dylan",
+    "Tom",
+    "Ben",
+    "Sam",
+    "Daniel",
+    "Aran",
+    "Kwame",
+    "Hamish",
+    "Patrick",
 ]
 LAST_NAMES = [
-    "Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Patel",
-    "Robinson", "Wright", "Thompson", "Evans", "Walker", "White", "Roberts", "Green", "Hall",
-    "Wood", "Jackson", "Clarke", "Khan", "Hughes", "Edwards", "Murphy", "Campbell", "Okafor",
-    "MacDonald", "Begum", "Kowalski", "Nguyen", "Ahmed", "Price", "Lloyd", "Reid", "O'Brien",
+    "Smith",
+    "Jones",
+    "Taylor",
+    "Brown",
+    "Williams",
+    "Wilson",
+    "Johnson",
+    "Davies",
+    "Patel",
+    "Robinson",
+    "Wright",
+    "Thompson",
+    "Evans",
+    "Walker",
+    "White",
+    "Roberts",
+    "Green",
+    "Hall",
+    "Wood",
+    "Jackson",
+    "Clarke",
+    "Khan",
+    "Hughes",
+    "Edwards",
+    "Murphy",
+    "Campbell",
+    "Okafor",
+    "MacDonald",
+    "Begum",
+    "Kowalski",
+    "Nguyen",
+    "Ahmed",
+    "Price",
+    "Lloyd",
+    "Reid",
+    "O'Brien",
 ]
 TITLES = ["Mr", "Mrs", "Ms", "Miss", "Dr", "Mx"]
 # Ofcom's drama ranges: area code and the fixed middle digits; the last three vary.
-DRAMA_RANGES = ["0117 496 0", "020 7946 0", "0113 496 0", "0161 496 0", "0131 496 0",
-                "0118 496 0", "0121 496 0", "0191 498 0"]
+DRAMA_RANGES = [
+    "0117 496 0",
+    "020 7946 0",
+    "0113 496 0",
+    "0161 496 0",
+    "0131 496 0",
+    "0118 496 0",
+    "0121 496 0",
+    "0191 498 0",
+]
 EMAIL_DOMAINS = ["example.com", "example.org", "example.net"]
 FEEDBACK = [
     ("Loved the light in the living room; wants to bring their partner back.", 5),
@@ -54,8 +130,16 @@ FEEDBACK = [
     ("Nice garden, worried about the road noise at the front.", 2),
     ("Very interested; will speak to their broker this week.", 5),
 ]
-SLOT_TIMES = [time(9, 30), time(10, 30), time(11, 30), time(13, 0), time(14, 0), time(15, 30),
-              time(16, 30), time(17, 30)]
+SLOT_TIMES = [
+    time(9, 30),
+    time(10, 30),
+    time(11, 30),
+    time(13, 0),
+    time(14, 0),
+    time(15, 30),
+    time(16, 30),
+    time(17, 30),
+]
 
 
 class _People:
@@ -80,9 +164,7 @@ class _People:
         }
 
 
-async def _contact(
-    session: AsyncSession, user: User, people: _People, **extra: Any
-) -> Contact:
+async def _contact(session: AsyncSession, user: User, people: _People, **extra: Any) -> Contact:
     body = {**people.next(), **extra}
     if body.get("marketing_consent"):
         body.setdefault("consent_channel", "in_person")
@@ -174,10 +256,19 @@ async def _applicants(
                 if letting or rng.random() < 0.3
                 else None,
                 position=rng.choice(
-                    [BuyerPosition.renting, BuyerPosition.relocating, BuyerPosition.living_with_family]
+                    [
+                        BuyerPosition.renting,
+                        BuyerPosition.relocating,
+                        BuyerPosition.living_with_family,
+                    ]
                     if letting
-                    else [BuyerPosition.first_time_buyer, BuyerPosition.chain, BuyerPosition.cash,
-                          BuyerPosition.chain_free, BuyerPosition.sold_stc]
+                    else [
+                        BuyerPosition.first_time_buyer,
+                        BuyerPosition.chain,
+                        BuyerPosition.cash,
+                        BuyerPosition.chain_free,
+                        BuyerPosition.sold_stc,
+                    ]
                 ),
                 status=status,
                 negotiator_id=user.id,
@@ -281,7 +372,9 @@ async def _duplicates(
         )
 
 
-async def seed(session: AsyncSession, agency: Agency, users: list[User], rng: random.Random) -> None:
+async def seed(
+    session: AsyncSession, agency: Agency, users: list[User], rng: random.Random
+) -> None:
     """Contacts, owners, applicants and viewings for the demo agency."""
     admin = next(u for u in users if u.role == Role.admin)
     people = _People(rng)
@@ -289,4 +382,3 @@ async def seed(session: AsyncSession, agency: Agency, users: list[User], rng: ra
     pairs = await _applicants(session, agency, users, people, rng)
     await _diary(session, agency, users, pairs, rng)
     await _duplicates(session, admin, people, rng)
-

@@ -55,7 +55,10 @@ async def list_contacts(
 
 @router.post("", response_model=ContactRead, status_code=201)
 async def create_contact(
-    body: ContactCreate, session: SessionDep, user: WriterUser, allow_duplicate: AllowDuplicate = False
+    body: ContactCreate,
+    session: SessionDep,
+    user: WriterUser,
+    allow_duplicate: AllowDuplicate = False,
 ) -> ContactRead:
     """Add a contact; 409 with `detail.existing_id` when the email or phone is already known."""
     if allow_duplicate:
@@ -68,9 +71,7 @@ async def duplicate_contacts(
     session: SessionDep, user: CurrentUser, paging: Paging
 ) -> Page[DuplicatePair]:
     """Likely duplicate pairs (same email, same phone, or same name), strongest first."""
-    pairs, total = await service.duplicates(
-        session, user, limit=paging.limit, offset=paging.offset
-    )
+    pairs, total = await service.duplicates(session, user, limit=paging.limit, offset=paging.offset)
     return Page(
         items=[
             DuplicatePair(

@@ -94,7 +94,9 @@ async def contacts_pick(request: Request, session: SessionDep, user: CurrentUser
         selected = (found.id, contact_label(found)) if found else None
     items = [(c.id, contact_label(c)) for c in rows]
     return render(
-        request, "contacts/pick.html", {"field": field, "items": items, "selected": selected, "q": q}
+        request,
+        "contacts/pick.html",
+        {"field": field, "items": items, "selected": selected, "q": q},
     )
 
 
@@ -166,7 +168,11 @@ async def _save(
     else:
         return RedirectResponse(f"/contacts/{saved.id}", status_code=303)
     context = {
-        "values": {**data, "roles": values["roles"], "marketing_consent": values["marketing_consent"]},
+        "values": {
+            **data,
+            "roles": values["roles"],
+            "marketing_consent": values["marketing_consent"],
+        },
         "errors": errors,
         "duplicate": duplicate,
         "mode": "new" if contact is None else "edit",
@@ -254,9 +260,7 @@ async def contact_merge(
         if exc.status_code == 404 and exc.field is None:
             raise
         contact = await service.get(session, user, contact_id)
-        return await _detail_with_error(
-            request, session, user, contact, {"other_id": exc.message}
-        )
+        return await _detail_with_error(request, session, user, contact, {"other_id": exc.message})
     return RedirectResponse(f"/contacts/{contact_id}?merged={raw}", status_code=303)
 
 

@@ -41,9 +41,7 @@ async def exists(session: AsyncSession, agency_id: int, contact_id: int) -> bool
     return found is not None
 
 
-async def get_many(
-    session: AsyncSession, agency_id: int, ids: Sequence[int]
-) -> dict[int, Contact]:
+async def get_many(session: AsyncSession, agency_id: int, ids: Sequence[int]) -> dict[int, Contact]:
     """Contacts by id in one query (roles not loaded: for showing names beside other rows)."""
     if not ids:
         return {}

@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from estatecrm.contacts.models import ConsentChannel, ContactRoleName, IdCheckStatus
 from estatecrm.kit.email import Email
@@ -18,8 +25,12 @@ def _phone(value: str) -> str:
         return normalise_phone(value)
     except InvalidPhone as exc:
         if "extension" in str(exc):
-            raise ValueError("Enter the number without an extension (put it in the notes)") from None
-        raise ValueError("Enter a valid phone number, for example 07911 123456 or 020 7946 0018") from None
+            raise ValueError(
+                "Enter the number without an extension (put it in the notes)"
+            ) from None
+        raise ValueError(
+            "Enter a valid phone number, for example 07911 123456 or 020 7946 0018"
+        ) from None
 
 
 def _postcode(value: str) -> str:

@@ -73,10 +73,7 @@ def derive(contact: Contact) -> None:
 
 def _check_id_check(values: dict[str, Any], current: Contact | None = None) -> None:
     status = values.get("id_check_status", current.id_check_status if current else None)
-    if "id_check_date" in values:
-        checked = values["id_check_date"]
-    else:
-        checked = current.id_check_date if current else None
+    checked = values.get("id_check_date", current.id_check_date if current else None)
     if checked is not None and checked > today_london():
         raise ValidationFailed("id_check_date", "The ID check date cannot be in the future")
     if status == IdCheckStatus.not_started:
@@ -100,7 +97,10 @@ async def _refuse_duplicate(
         return
     matched = [
         name
-        for name, mine, theirs in (("email", email, existing.email), ("phone", phone, existing.phone))
+        for name, mine, theirs in (
+            ("email", email, existing.email),
+            ("phone", phone, existing.phone),
+        )
         if mine and mine == theirs
     ]
     what = " and ".join(matched)
@@ -171,7 +171,9 @@ async def search(
 
 async def create(session: AsyncSession, user: User, data: ContactCreate) -> Contact:
     """Add a contact; 409 naming the existing one when the e-mail or phone is already known."""
-    values = data.model_dump(exclude={"allow_duplicate", "consent_channel", "consent_note", "roles"})
+    values = data.model_dump(
+        exclude={"allow_duplicate", "consent_channel", "consent_note", "roles"}
+    )
     _check_id_check(values)
     if data.marketing_consent:
         _require_channel(data.consent_channel)
@@ -337,7 +339,9 @@ def _better_check(kept: Contact, other: Contact) -> bool:
     return CHECK_RANK[other.id_check_status] > CHECK_RANK[kept.id_check_status]
 
 
-async def merge(session: AsyncSession, user: User, contact_id: int, other_id: int) -> dict[str, Any]:
+async def merge(
+    session: AsyncSession, user: User, contact_id: int, other_id: int
+) -> dict[str, Any]:
     """Fold `other_id` into `contact_id`: every reference moves, the other is removed."""
     if contact_id == other_id:
         raise ValidationFailed("other_id", "A contact cannot be merged into itself")

@@ -197,7 +197,9 @@ async def calendar_feed(token: str, request: Request, session: SessionDep) -> Re
     """A user's viewings as iCalendar; the unguessable token is the only credential."""
     owner = await calendar.owner_of(session, token)
     if owner is None:
-        return Response("Unknown or revoked calendar feed\n", status_code=404, media_type="text/plain")
+        return Response(
+            "Unknown or revoked calendar feed\n", status_code=404, media_type="text/plain"
+        )
     body = await calendar.render(session, owner, base_url=calendar.base_url_of(request))
     return Response(
         body,

@@ -145,7 +145,9 @@ def _description(item: dict[str, Any], base_url: str) -> str:
         lines.append(f"Email: {contact.email}")
     others = [a for a in item["attendees"] if a.id != contact.id]
     if others:
-        lines.append("Also attending: " + ", ".join(f"{a.first_name} {a.last_name}" for a in others))
+        lines.append(
+            "Also attending: " + ", ".join(f"{a.first_name} {a.last_name}" for a in others)
+        )
     lines.append(f"Status: {viewing.status.value.replace('_', ' ')}")
     if viewing.notes:
         lines.append(f"Notes: {viewing.notes}")
@@ -187,7 +189,10 @@ async def render(session: AsyncSession, user: User, *, base_url: str) -> bytes:
         event.add("sequence", viewing.sequence)
         event.add("dtstart", viewing.start_at)
         event.add("dtend", viewing.end_at)
-        event.add("summary", f"Viewing: {prop.address_line1} – {contact.first_name} {contact.last_name}")
+        event.add(
+            "summary",
+            f"Viewing: {prop.address_line1} \u2013 {contact.first_name} {contact.last_name}",
+        )
         event.add("location", f"{prop.address_line1}, {prop.city} {prop.postcode}")
         event.add("description", _description(item, base_url))
         event.add("status", ICS_STATUS[viewing.status])

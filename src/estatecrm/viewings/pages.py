@@ -44,8 +44,14 @@ from estatecrm.web.templating import render
 router = APIRouter(include_in_schema=False)
 
 FIRST_HOUR, LAST_HOUR = 8, 20  # the diary grid; earlier and later viewings get their own rows
-DURATIONS = [(15, "15 minutes"), (30, "30 minutes"), (45, "45 minutes"), (60, "1 hour"),
-             (90, "1½ hours"), (120, "2 hours")]
+DURATIONS = [
+    (15, "15 minutes"),
+    (30, "30 minutes"),
+    (45, "45 minutes"),
+    (60, "1 hour"),
+    (90, "1½ hours"),
+    (120, "2 hours"),
+]
 
 
 def property_label(prop: Property) -> str:
@@ -109,7 +115,9 @@ async def _labels(session: SessionDep, user: User, values: Mapping[str, Any]) ->
     applicant_id = _int(values.get("applicant_id"))
     if applicant_id is not None:
         try:
-            applicant, contact = await applicant_service.get_with_contact(session, user, applicant_id)
+            applicant, contact = await applicant_service.get_with_contact(
+                session, user, applicant_id
+            )
         except CRMError:
             pass
         else:
@@ -130,7 +138,11 @@ async def _diary_context(
     days = [monday + timedelta(days=i) for i in range(7)]
     view = "office" if params.get("view") == "office" else "negotiator"
     # Viewers only read: they never hold viewings, so they have no diary column.
-    users = [u for u in await auth_repository.list_users(session, user.agency_id) if u.role != Role.viewer]
+    users = [
+        u
+        for u in await auth_repository.list_users(session, user.agency_id)
+        if u.role != Role.viewer
+    ]
     offices = await auth_repository.list_offices(session, user.agency_id)
     negotiator_id = _int(params.get("negotiator_id"))
     if negotiator_id not in {u.id for u in users}:
@@ -160,7 +172,11 @@ async def _diary_context(
             hour, early = "early", True
         elif local.hour >= LAST_HOUR:
             hour, late = "late", True
-        key = (item["viewing"].negotiator_id, local.date()) if view == "office" else (local.date(), hour)
+        key = (
+            (item["viewing"].negotiator_id, local.date())
+            if view == "office"
+            else (local.date(), hour)
+        )
         cells.setdefault(key, []).append(item)
     rows: list[tuple[Any, str]] = [(h, f"{h:02d}:00") for h in range(FIRST_HOUR, LAST_HOUR)]
     if early:
@@ -204,7 +220,7 @@ async def _diary_context(
         "office_id": office_id,
         "negotiators": [(u.id, u.full_name) for u in users],
         "offices": [(o.id, o.name) for o in offices],
-        "week_label": f"{monday:%d %b} – {days[-1]:%d %b %Y}",
+        "week_label": f"{monday:%d %b} \u2013 {days[-1]:%d %b %Y}",
         "prev_url": week_url(monday - timedelta(days=7)),
         "next_url": week_url(monday + timedelta(days=7)),
         "this_url": week_url(today),
@@ -244,7 +260,9 @@ async def pick_property(request: Request, session: SessionDep, user: CurrentUser
         selected = (prop.id, property_label(prop)) if prop else None
     items = [(p.id, property_label(p)) for p in rows]
     return render(
-        request, "contacts/pick.html", {"field": field, "items": items, "selected": selected, "q": q}
+        request,
+        "contacts/pick.html",
+        {"field": field, "items": items, "selected": selected, "q": q},
     )
 
 
@@ -350,8 +368,12 @@ async def _viewing_context(
         "errors": errors or {},
         "clash": clash,
         "durations": DURATIONS,
-        "interests": [(i, f"{i} – {t}") for i, t in enumerate(
-            ["not for them", "unlikely", "maybe", "keen", "wants it"], start=1)],
+        "interests": [
+            (i, f"{i} \u2013 {t}")
+            for i, t in enumerate(
+                ["not for them", "unlikely", "maybe", "keen", "wants it"], start=1
+            )
+        ],
     }
 
 
@@ -360,7 +382,9 @@ async def viewing_detail(
     viewing_id: int, request: Request, session: SessionDep, user: CurrentUser
 ) -> Response:
     """A viewing with its actions (confirm, reschedule, cancel, feedback)."""
-    return render(request, "viewings/detail.html", await _viewing_context(session, user, viewing_id))
+    return render(
+        request, "viewings/detail.html", await _viewing_context(session, user, viewing_id)
+    )
 
 
 async def _act(
@@ -382,9 +406,7 @@ async def _act(
             elif action == "no-show":
                 await service.no_show(session, user, viewing_id)
             elif action == "cancel":
-                await service.cancel(
-                    session, user, viewing_id, validate_form(ViewingCancel, data)
-                )
+                await service.cancel(session, user, viewing_id, validate_form(ViewingCancel, data))
             elif action == "complete":
                 await service.complete(
                     session, user, viewing_id, validate_form(ViewingComplete, data)
@@ -400,7 +422,10 @@ async def _act(
                     raise FormInvalid(errors)
                 await service.reschedule(session, user, viewing_id, reschedule)
     except FormInvalid as exc:
-        errors = {**_without_time(exc.errors, start_at if action == "reschedule" else utcnow()), **errors}
+        errors = {
+            **_without_time(exc.errors, start_at if action == "reschedule" else utcnow()),
+            **errors,
+        }
     except CRMError as exc:
         if exc.status_code == 404:
             raise

@@ -59,9 +59,7 @@ async def lock_negotiator(session: AsyncSession, agency_id: int, user_id: int) -
     )
 
 
-async def users_by_id(
-    session: AsyncSession, agency_id: int, ids: Sequence[int]
-) -> dict[int, User]:
+async def users_by_id(session: AsyncSession, agency_id: int, ids: Sequence[int]) -> dict[int, User]:
     """Users by id in one query (negotiators beside viewings, active or not)."""
     if not ids:
         return {}
@@ -204,7 +202,9 @@ async def set_attendees(
     )
     for contact_id in dict.fromkeys(contact_ids):
         session.add(
-            ViewingAttendee(agency_id=viewing.agency_id, viewing_id=viewing.id, contact_id=contact_id)
+            ViewingAttendee(
+                agency_id=viewing.agency_id, viewing_id=viewing.id, contact_id=contact_id
+            )
         )
     await session.flush()
 

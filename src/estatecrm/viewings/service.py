@@ -35,7 +35,7 @@ CLOSED_PROPERTY = (PropertyStatus.sold, PropertyStatus.let, PropertyStatus.withd
 
 def _when(viewing: Viewing) -> str:
     start, end = to_london(viewing.start_at), to_london(viewing.end_at)
-    return f"{start:%a} {start.day} {start:%b %Y %H:%M}–{end:%H:%M}"
+    return f"{start:%a} {start.day} {start:%b %Y %H:%M}\u2013{end:%H:%M}"
 
 
 def _iso(value: datetime) -> str:
@@ -124,7 +124,9 @@ def _check_fit(prop: Property, applicant: Applicant) -> None:
             field="property_id",
         )
     if applicant.status == ApplicantStatus.archived:
-        raise Conflict("This applicant is archived; set them live again first", field="applicant_id")
+        raise Conflict(
+            "This applicant is archived; set them live again first", field="applicant_id"
+        )
     if applicant.marketing_type != prop.marketing_type:
         wants = "buy" if applicant.marketing_type == MarketingType.sale else "rent"
         offered = "for sale" if prop.marketing_type == MarketingType.sale else "to let"
@@ -307,7 +309,9 @@ async def reschedule(
     viewing.status = ViewingStatus.booked
     viewing.confirmed_at = None
     viewing.sequence += 1
-    await _record(session, user, viewing, before, "rescheduled", f"Moved from {old} to {_when(viewing)}")
+    await _record(
+        session, user, viewing, before, "rescheduled", f"Moved from {old} to {_when(viewing)}"
+    )
     return viewing
 
 
@@ -399,7 +403,9 @@ async def describe(
     session: AsyncSession, agency_id: int, viewings: Sequence[Viewing]
 ) -> list[dict[str, Any]]:
     """Viewings with their property, applicant, contacts and negotiator: five queries, any size."""
-    props = await property_repository.get_many(session, agency_id, [v.property_id for v in viewings])
+    props = await property_repository.get_many(
+        session, agency_id, [v.property_id for v in viewings]
+    )
     applicants = await applicant_repository.get_many_with_contacts(
         session, agency_id, [v.applicant_id for v in viewings]
     )
