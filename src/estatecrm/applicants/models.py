@@ -119,6 +119,8 @@ class Applicant(IdMixin, AgencyScoped, TimestampMixin, Model):
         # Property → applicants matching: the agency's live searches of one kind by budget.
         Index("ix_applicant_match", "agency_id", "marketing_type", "status", "max_price_pence"),
         Index("ix_applicant_agency_created", "agency_id", "created_at"),
+        # Searches with no area match every property: found without scanning the others.
+        Index("ix_applicant_anywhere", "agency_id", "area_count"),
     )
 
     contact_id: Mapped[int] = mapped_column(

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
+    Date,
     Integer,
     Select,
     String,
     and_,
+    bindparam,
     case,
     cast,
     delete,
@@ -24,9 +28,11 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from estatecrm.applicants.models import (
     MUST_HAVE_RULES,
@@ -206,9 +212,13 @@ async def pick(
 
 
 # --- matching -------------------------------------------------------------------------------
+#
+# Each direction builds its statement once per *shape* (which optional requirements are
+# present) with bound parameters for every value, and caches it: a property page costs one
+# cached, already-compiled statement, not a fresh expression tree compiled on every request.
 
 
-def _bit_set(column: Any, bit: int) -> ColumnElement[bool]:
+def _bit_set(column: Any, bit: Any) -> ColumnElement[bool]:
     return column.op("&")(bit) != 0
 
 
@@ -240,67 +250,67 @@ def property_satisfies(prop: Property) -> set[MustHave]:
     return found
 
 
-def _price_points(price: Any, low: Any, high: Any, low_set: bool, high_set: bool) -> Any:
-    """CASE expression (or constant) for the price part of the score."""
-    whens: list[tuple[Any, Any]] = []
-    if high_set:
-        close = case((price * 100 <= high * (100 + CLOSE_STRETCH_PERCENT), 10), else_=5)
-        whens.append((price > high, close))
-    if low_set:
-        whens.append((price < low, 10))
-    return case(*whens, else_=SCORE_PRICE) if whens else literal(SCORE_PRICE)
-
-
 def _status_points(status: Any) -> Any:
-    return case(
-        *((status == s, pts) for s, pts in SCORE_STATUS.items()),
-        else_=0,
-    )
+    return case(*((status == s, pts) for s, pts in SCORE_STATUS.items()), else_=0)
 
 
-async def match_applicants(
-    session: AsyncSession, prop: Property, *, limit: int, offset: int
-) -> tuple[list[tuple[Applicant, Contact, int]], int]:
-    """Live applicants whose hard requirements this property meets, best score first."""
+def _param(name: str, type_: Any) -> Any:
+    return bindparam(name, type_=type_)
+
+
+def _applicant_conditions() -> list[ColumnElement[bool]]:
+    """The hard requirements, as conditions on bound parameters describing the property."""
     A = Applicant
-    price = prop.price_pence
-    # price <= max * 1.10  ⇔  max >= ceil(price * 100 / 110): a plain range on the index.
-    floor_max = -((-price * 100) // (100 + STRETCH_PERCENT))
-    keys = [area_key(prop.postcode_district), area_key(prop.city.strip())]
+    anywhere = aliased(Applicant)
+    # Searching in the property's district or town, or anywhere at all. Written as one id set
+    # so the planner can start from the (small) area index instead of filtering every budget.
     in_area = A.id.in_(
-        select(ApplicantArea.applicant_id).where(
-            ApplicantArea.agency_id == prop.agency_id, ApplicantArea.area_key.in_(keys)
+        union_all(
+            select(ApplicantArea.applicant_id).where(
+                ApplicantArea.agency_id == bindparam("agency_id"),
+                ApplicantArea.area_key.in_(bindparam("area_keys", expanding=True)),
+            ),
+            select(anywhere.id).where(
+                anywhere.agency_id == bindparam("agency_id"), anywhere.area_count == 0
+            ),
         )
     )
-    conds = [
-        A.agency_id == prop.agency_id,
-        A.marketing_type == prop.marketing_type,
+    return [
+        A.agency_id == bindparam("agency_id"),
+        A.marketing_type == bindparam("marketing_type"),
         A.status.in_(LIVE_STATUSES),
-        or_(A.max_price_pence.is_(None), A.max_price_pence >= floor_max),
-        or_(A.min_bedrooms.is_(None), A.min_bedrooms <= prop.bedrooms),
+        # price <= max * 1.10  ⇔  max >= ceil(price * 100 / 110): a plain range on the index.
+        or_(A.max_price_pence.is_(None), A.max_price_pence >= _param("floor_max", BigInteger)),
+        or_(A.min_bedrooms.is_(None), A.min_bedrooms <= _param("bedrooms", Integer)),
         or_(
             A.property_types_mask == 0,
-            _bit_set(A.property_types_mask, PROPERTY_TYPE_BITS[prop.property_type]),
+            _bit_set(A.property_types_mask, _param("type_bit", Integer)),
         ),
-        or_(A.area_count == 0, in_area),
+        in_area,
     ]
+
+
+@lru_cache(maxsize=256)
+def _applicants_query(offered: frozenset[MustHave], has_available: bool) -> Select[Any]:
+    """Live applicants a property suits, scored; shaped by what the property offers."""
+    A = Applicant
+    price = _param("price", BigInteger)
+    price100 = _param("price100", BigInteger)
+    beds = _param("bedrooms", Integer)
+    conds = _applicant_conditions()
     price_pts = case(
         (and_(A.min_price_pence.is_(None), A.max_price_pence.is_(None)), 10),
         (
             and_(A.max_price_pence.is_not(None), A.max_price_pence < price),
-            case(
-                (A.max_price_pence * (100 + CLOSE_STRETCH_PERCENT) >= price * 100, 10),
-                else_=5,
-            ),
+            case((A.max_price_pence * (100 + CLOSE_STRETCH_PERCENT) >= price100, 10), else_=5),
         ),
         (and_(A.min_price_pence.is_not(None), A.min_price_pence > price), 10),
         else_=SCORE_PRICE,
     )
     beds_pts = case(
-        (and_(A.max_bedrooms.is_not(None), A.max_bedrooms < prop.bedrooms), SCORE_BEDROOMS // 2),
+        (and_(A.max_bedrooms.is_not(None), A.max_bedrooms < beds), SCORE_BEDROOMS // 2),
         else_=SCORE_BEDROOMS,
     )
-    offered = property_satisfies(prop)
     wanted = sum(
         (case((_bit_set(A.must_haves_mask, r.bit), 1), else_=0) for r in MUST_HAVE_RULES.values()),
         start=literal(0),
@@ -313,31 +323,158 @@ async def match_applicants(
         start=literal(0),
     )
     must_pts = case(
-        (A.must_haves_mask == 0, SCORE_MUST_HAVES),
-        else_=(met * SCORE_MUST_HAVES) // wanted,
+        (A.must_haves_mask == 0, SCORE_MUST_HAVES), else_=(met * SCORE_MUST_HAVES) // wanted
     )
     move_pts: Any = literal(SCORE_MOVE)
-    if prop.available_date is not None:
+    if has_available:
         move_pts = case(
-            (or_(A.move_by_date.is_(None), A.move_by_date >= prop.available_date), SCORE_MOVE),
+            (
+                or_(A.move_by_date.is_(None), A.move_by_date >= _param("available", Date)),
+                SCORE_MOVE,
+            ),
             else_=0,
         )
     score = cast(
         SCORE_BASE + price_pts + beds_pts + must_pts + move_pts + _status_points(A.status), Integer
     ).label("score")
-    stmt = (
-        select(A, Contact, score, func.count().over().label("total"))
-        .join(Contact, Contact.id == A.contact_id)
+    # Rank on the applicant table alone, then join the contacts of the one page shown.
+    ranked = (
+        select(A.id.label("applicant_id"), score, func.count().over().label("total"))
         .where(*conds)
         .order_by(score.desc(), A.updated_at.desc(), A.id.desc())
-        .limit(limit)
-        .offset(offset)
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
+        .subquery()
     )
-    rows = (await session.execute(stmt)).all()
+    return (
+        select(A, Contact, ranked.c.score, ranked.c.total)
+        .join(ranked, ranked.c.applicant_id == A.id)
+        .join(Contact, Contact.id == A.contact_id)
+        .order_by(ranked.c.score.desc(), A.updated_at.desc(), A.id.desc())
+    )
+
+
+@lru_cache(maxsize=1)
+def _applicants_count() -> Select[Any]:
+    """How many applicants match (for a page past the end, where the window count is absent)."""
+    return select(func.count(Applicant.id)).where(*_applicant_conditions())
+
+
+async def match_applicants(
+    session: AsyncSession, prop: Property, *, limit: int, offset: int
+) -> tuple[list[tuple[Applicant, Contact, int]], int]:
+    """Live applicants whose hard requirements this property meets, best score first."""
+    price = prop.price_pence
+    params: dict[str, Any] = {
+        "agency_id": prop.agency_id,
+        "marketing_type": prop.marketing_type,
+        "price": price,
+        "price100": price * 100,
+        "floor_max": -((-price * 100) // (100 + STRETCH_PERCENT)),
+        "bedrooms": prop.bedrooms,
+        "type_bit": PROPERTY_TYPE_BITS[prop.property_type],
+        "area_keys": [area_key(prop.postcode_district), area_key(prop.city.strip())],
+        "available": prop.available_date,
+        "limit": limit,
+        "offset": offset,
+    }
+    stmt = _applicants_query(frozenset(property_satisfies(prop)), prop.available_date is not None)
+    rows = (await session.execute(stmt, params)).all()
     total = int(rows[0].total) if rows else 0
     if not rows and offset:
-        total = await _count(session, select(func.count(A.id)).where(*conds))
+        total = int(await session.scalar(_applicants_count(), params) or 0)
     return [(r[0], r[1], int(r.score)) for r in rows], total
+
+
+@lru_cache(maxsize=512)
+def _properties_query(
+    has_low: bool,
+    has_high: bool,
+    has_min_beds: bool,
+    has_max_beds: bool,
+    has_types: bool,
+    has_districts: bool,
+    has_towns: bool,
+    wanted: tuple[MustHave, ...],
+    has_move_by: bool,
+    count_only: bool = False,
+) -> Select[Any]:
+    """Available properties an applicant could want, scored; shaped by their requirements."""
+    P = Property
+    conds: list[ColumnElement[bool]] = [
+        P.agency_id == bindparam("agency_id"),
+        P.marketing_type == bindparam("marketing_type"),
+        P.status == PropertyStatus.available,
+    ]
+    if has_high:
+        conds.append(P.price_pence <= _param("high_stretch", BigInteger))
+    if has_min_beds:
+        conds.append(P.bedrooms >= _param("min_bedrooms", Integer))
+    if has_types:
+        conds.append(P.property_type.in_(bindparam("types", expanding=True)))
+    places: list[ColumnElement[bool]] = []
+    if has_districts:
+        places.append(P.postcode_district.in_(bindparam("districts", expanding=True)))
+    if has_towns:
+        places.append(func.lower(P.city).in_(bindparam("towns", expanding=True)))
+    if places:
+        conds.append(or_(*places))
+    if count_only:
+        return select(func.count(P.id)).where(*conds)
+    whens: list[tuple[Any, Any]] = []
+    if has_high:
+        high = _param("high", BigInteger)
+        close = case((P.price_pence * 100 <= _param("high_close", BigInteger), 10), else_=5)
+        whens.append((P.price_pence > high, close))
+    if has_low:
+        whens.append((P.price_pence < _param("low", BigInteger), 10))
+    price_pts: Any = case(*whens, else_=SCORE_PRICE) if whens else literal(10)
+    beds_pts: Any = literal(SCORE_BEDROOMS)
+    if has_max_beds:
+        beds_pts = case(
+            (P.bedrooms > _param("max_bedrooms", Integer), SCORE_BEDROOMS // 2),
+            else_=SCORE_BEDROOMS,
+        )
+    must_pts: Any = literal(SCORE_MUST_HAVES)
+    if wanted:
+        met = sum((case((property_has(m), 1), else_=0) for m in wanted), start=literal(0))
+        must_pts = (met * SCORE_MUST_HAVES) // len(wanted)
+    move_pts: Any = literal(SCORE_MOVE)
+    if has_move_by:
+        move_by = _param("move_by", Date)
+        move_pts = case(
+            (or_(P.available_date.is_(None), P.available_date <= move_by), SCORE_MOVE), else_=0
+        )
+    status_pts = _param("status_points", Integer)
+    score = cast(
+        SCORE_BASE + price_pts + beds_pts + must_pts + move_pts + status_pts, Integer
+    ).label("score")
+    # Rank narrow rows (id, score), then fetch the page's properties: a town-wide search
+    # ranks thousands of candidates without carrying every description through the sort.
+    # Newest listings come first among equals. (Ordering by the primary key alone lets the
+    # planner walk the whole table in key order when every score is the same.)
+    ranked = (
+        select(
+            P.id.label("property_id"),
+            score,
+            P.listed_at.label("listed_at"),
+            func.count().over().label("total"),
+        )
+        .where(*conds)
+        .order_by(score.desc(), P.listed_at.desc().nulls_last(), P.id.desc())
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
+        .subquery()
+    )
+    return (
+        select(P, ranked.c.score, ranked.c.total)
+        .join(ranked, ranked.c.property_id == P.id)
+        .order_by(
+            ranked.c.score.desc(),
+            ranked.c.listed_at.desc().nulls_last(),
+            ranked.c.property_id.desc(),
+        )
+    )
 
 
 async def match_properties(
@@ -349,68 +486,40 @@ async def match_properties(
     offset: int,
 ) -> tuple[list[tuple[Property, int]], int]:
     """Available properties meeting the applicant's hard requirements, best score first."""
-    P = Property
-    conds: list[ColumnElement[bool]] = [
-        P.agency_id == applicant.agency_id,
-        P.marketing_type == applicant.marketing_type,
-        P.status == PropertyStatus.available,
-    ]
     low, high = applicant.min_price_pence, applicant.max_price_pence
-    if high is not None:
-        conds.append(P.price_pence <= high * (100 + STRETCH_PERCENT) // 100)
-    if applicant.min_bedrooms is not None:
-        conds.append(P.bedrooms >= applicant.min_bedrooms)
-    if applicant.property_types_mask:
-        conds.append(P.property_type.in_(applicant.property_types))
-    if area_keys:
-        districts = [k.upper() for k in area_keys if any(ch.isdigit() for ch in k)]
-        towns = [k for k in area_keys if not any(ch.isdigit() for ch in k)]
-        places: list[ColumnElement[bool]] = []
-        if districts:
-            places.append(P.postcode_district.in_(districts))
-        if towns:
-            places.append(func.lower(P.city).in_(towns))
-        conds.append(or_(*places))
-    if low is None and high is None:
-        price_pts: Any = literal(10)
-    else:
-        price_pts = _price_points(P.price_pence, low, high, low is not None, high is not None)
-    beds_pts: Any = literal(SCORE_BEDROOMS)
-    if applicant.max_bedrooms is not None:
-        beds_pts = case(
-            (P.bedrooms > applicant.max_bedrooms, SCORE_BEDROOMS // 2), else_=SCORE_BEDROOMS
-        )
-    wanted = applicant.must_haves
-    must_pts: Any = literal(SCORE_MUST_HAVES)
-    if wanted:
-        met = sum((case((property_has(m), 1), else_=0) for m in wanted), start=literal(0))
-        must_pts = (met * SCORE_MUST_HAVES) // len(wanted)
-    move_pts: Any = literal(SCORE_MOVE)
-    if applicant.move_by_date is not None:
-        move_pts = case(
-            (
-                or_(P.available_date.is_(None), P.available_date <= applicant.move_by_date),
-                SCORE_MOVE,
-            ),
-            else_=0,
-        )
-    status_pts = SCORE_STATUS.get(applicant.status, 0)
-    score = cast(
-        SCORE_BASE + price_pts + beds_pts + must_pts + move_pts + status_pts, Integer
-    ).label("score")
-    stmt = (
-        select(P, score, func.count().over().label("total"))
-        .where(*conds)
-        .order_by(score.desc(), P.id.desc())
-        .limit(limit)
-        .offset(offset)
+    districts = [k.upper() for k in area_keys if any(ch.isdigit() for ch in k)]
+    towns = [k for k in area_keys if not any(ch.isdigit() for ch in k)]
+    shape = (
+        low is not None,
+        high is not None,
+        applicant.min_bedrooms is not None,
+        applicant.max_bedrooms is not None,
+        bool(applicant.property_types_mask),
+        bool(districts),
+        bool(towns),
+        tuple(applicant.must_haves),
+        applicant.move_by_date is not None,
     )
-    rows = (await session.execute(stmt)).all()
+    params: dict[str, Any] = {
+        "agency_id": applicant.agency_id,
+        "marketing_type": applicant.marketing_type,
+        "low": low,
+        "high": high,
+        "high_stretch": high * (100 + STRETCH_PERCENT) // 100 if high is not None else None,
+        "high_close": high * (100 + CLOSE_STRETCH_PERCENT) if high is not None else None,
+        "min_bedrooms": applicant.min_bedrooms,
+        "max_bedrooms": applicant.max_bedrooms,
+        "types": applicant.property_types,
+        "districts": districts,
+        "towns": towns,
+        "move_by": applicant.move_by_date,
+        "status_points": SCORE_STATUS.get(applicant.status, 0),
+        "limit": limit,
+        "offset": offset,
+    }
+    rows = (await session.execute(_properties_query(*shape), params)).all()
     total = int(rows[0].total) if rows else 0
     if not rows and offset:
-        total = await _count(session, select(func.count(P.id)).where(*conds))
+        count = _properties_query(*shape, count_only=True)
+        total = int(await session.scalar(count, params) or 0)
     return [(r[0], int(r.score)) for r in rows], total
-
-
-async def _count(session: AsyncSession, stmt: Select[Any]) -> int:
-    return int(await session.scalar(stmt) or 0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from estatecrm.auth.models import enum_column
@@ -93,6 +93,8 @@ class Property(IdMixin, AgencyScoped, TimestampMixin, Model):
         Index("ix_property_agency_district", "agency_id", "postcode_district"),
         Index("ix_property_agency_type_price", "agency_id", "marketing_type", "price_pence"),
         Index("ix_property_agency_created", "agency_id", "created_at"),
+        # Applicants' areas name towns in any case: matching compares lower-cased town names.
+        Index("ix_property_agency_city_key", "agency_id", text("lower(city)")),
     )
 
     reference: Mapped[str] = mapped_column(String(40))
