@@ -268,7 +268,9 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[index]
 
 
-def measure(base: str, token: str, paths: list[str]) -> tuple[list[float], list[int]]:
+def measure(
+    base: str, token: str, paths: list[str], *, total: bool = True
+) -> tuple[list[float], list[int]]:
     timings: list[float] = []
     totals: list[int] = []
     headers = {"Authorization": f"Bearer {token}"}
@@ -280,16 +282,21 @@ def measure(base: str, token: str, paths: list[str]) -> tuple[list[float], list[
             r = client.get(path)
             timings.append((time.perf_counter() - started) * 1000)
             r.raise_for_status()
-            totals.append(r.json()["total"])
+            if total:
+                totals.append(r.json()["total"])
     return timings, totals
 
 
 def report(title: str, timings: list[float], totals: list[int]) -> None:
+    matches = (
+        f"  (median {statistics.median(totals):.0f} matches, max {max(totals)})"
+        if any(totals)
+        else ""
+    )
     print(
-        f"{title:<28} n={len(timings)}  p50 {statistics.median(timings):6.1f} ms  "
+        f"{title:<24} n={len(timings)}  p50 {statistics.median(timings):6.1f} ms  "
         f"p95 {percentile(timings, 95):6.1f} ms  p99 {percentile(timings, 99):6.1f} ms  "
-        f"max {max(timings):6.1f} ms  (median {statistics.median(totals):.0f} matches, "
-        f"max {max(totals)})"
+        f"max {max(timings):6.1f} ms{matches}"
     )
 
 
@@ -358,10 +365,15 @@ def main() -> None:
             f"{base}/api/v1/auth/token", json={"email": EMAIL, "password": PASSWORD}
         ).json()["access_token"]
         print(f"one uvicorn worker, {args.requests} requests per direction, 20 results a page")
+        print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         t, n = measure(base, token, [f"/api/v1/properties/{i}/matches" for i in prop_ids])
         report("property → applicants", t, n)
         t, n = measure(base, token, [f"/api/v1/applicants/{i}/matches" for i in app_ids])
         report("applicant → properties", t, n)
+        # The floor on this machine right now: one row by id, same auth and JSON path.
+        t, _ = measure(base, token, [f"/api/v1/properties/{i}" for i in prop_ids], total=False)
+        report("baseline GET property", t, [0])
+        print(f"load average after:  {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     finally:
         server.terminate()
         server.wait(timeout=10)

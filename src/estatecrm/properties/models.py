@@ -93,8 +93,24 @@ class Property(IdMixin, AgencyScoped, TimestampMixin, Model):
         Index("ix_property_agency_district", "agency_id", "postcode_district"),
         Index("ix_property_agency_type_price", "agency_id", "marketing_type", "price_pence"),
         Index("ix_property_agency_created", "agency_id", "created_at"),
-        # Applicants' areas name towns in any case: matching compares lower-cased town names.
-        Index("ix_property_agency_city_key", "agency_id", text("lower(city)")),
+        # Matching an applicant: live stock of one kind in their districts or towns, by price.
+        # (Applicants name towns in any case, so towns are compared lower-cased.)
+        Index(
+            "ix_property_match_district",
+            "agency_id",
+            "marketing_type",
+            "status",
+            "postcode_district",
+            "price_pence",
+        ),
+        Index(
+            "ix_property_match_town",
+            "agency_id",
+            "marketing_type",
+            "status",
+            text("lower(city)"),
+            "price_pence",
+        ),
     )
 
     reference: Mapped[str] = mapped_column(String(40))
