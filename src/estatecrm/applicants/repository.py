@@ -41,6 +41,7 @@ from estatecrm.applicants.models import (
     ApplicantArea,
     ApplicantStatus,
     MustHave,
+    must_haves_to_mask,
 )
 from estatecrm.applicants.schemas import ApplicantFilters, area_key
 from estatecrm.contacts.models import Contact
@@ -290,9 +291,9 @@ def _applicant_conditions() -> list[ColumnElement[bool]]:
     ]
 
 
-@lru_cache(maxsize=256)
-def _applicants_query(offered: frozenset[MustHave], has_available: bool) -> Select[Any]:
-    """Live applicants a property suits, scored; shaped by what the property offers."""
+@lru_cache(maxsize=4)
+def _applicants_query(has_available: bool) -> Select[Any]:
+    """Live applicants a property suits, scored (two shapes: with or without a free date)."""
     A = Applicant
     price = _param("price", BigInteger)
     price100 = _param("price100", BigInteger)
@@ -315,10 +316,12 @@ def _applicants_query(offered: frozenset[MustHave], has_available: bool) -> Sele
         (case((_bit_set(A.must_haves_mask, r.bit), 1), else_=0) for r in MUST_HAVE_RULES.values()),
         start=literal(0),
     )
+    # :offered is the property's must-haves as a bit mask: one statement for every property.
+    offered = _param("offered", Integer)
     met = sum(
         (
-            case((_bit_set(A.must_haves_mask, MUST_HAVE_RULES[m].bit), 1), else_=0)
-            for m in sorted(offered)
+            case((_bit_set(A.must_haves_mask.op("&")(offered), r.bit), 1), else_=0)
+            for r in MUST_HAVE_RULES.values()
         ),
         start=literal(0),
     )
@@ -378,7 +381,8 @@ async def match_applicants(
         "limit": limit,
         "offset": offset,
     }
-    stmt = _applicants_query(frozenset(property_satisfies(prop)), prop.available_date is not None)
+    params["offered"] = must_haves_to_mask(sorted(property_satisfies(prop)))
+    stmt = _applicants_query(prop.available_date is not None)
     rows = (await session.execute(stmt, params)).all()
     total = int(rows[0].total) if rows else 0
     if not rows and offset:
@@ -395,7 +399,7 @@ def _properties_query(
     has_types: bool,
     has_districts: bool,
     has_towns: bool,
-    wanted: tuple[MustHave, ...],
+    has_must_haves: bool,
     has_move_by: bool,
     count_only: bool = False,
 ) -> Select[Any]:
@@ -436,9 +440,18 @@ def _properties_query(
             else_=SCORE_BEDROOMS,
         )
     must_pts: Any = literal(SCORE_MUST_HAVES)
-    if wanted:
-        met = sum((case((property_has(m), 1), else_=0) for m in wanted), start=literal(0))
-        must_pts = (met * SCORE_MUST_HAVES) // len(wanted)
+    if has_must_haves:
+        # :wanted is the applicant's must-haves as a bit mask; a feature test only runs for
+        # the bits that are set (the database folds the rest away).
+        wanted = _param("wanted", Integer)
+        met = sum(
+            (
+                case((and_(_bit_set(wanted, rule.bit), property_has(item)), 1), else_=0)
+                for item, rule in MUST_HAVE_RULES.items()
+            ),
+            start=literal(0),
+        )
+        must_pts = (met * SCORE_MUST_HAVES) // _param("wanted_count", Integer)
     move_pts: Any = literal(SCORE_MOVE)
     if has_move_by:
         move_by = _param("move_by", Date)
@@ -497,7 +510,7 @@ async def match_properties(
         bool(applicant.property_types_mask),
         bool(districts),
         bool(towns),
-        tuple(applicant.must_haves),
+        bool(applicant.must_haves_mask),
         applicant.move_by_date is not None,
     )
     params: dict[str, Any] = {
@@ -514,6 +527,8 @@ async def match_properties(
         "towns": towns,
         "move_by": applicant.move_by_date,
         "status_points": SCORE_STATUS.get(applicant.status, 0),
+        "wanted": applicant.must_haves_mask,
+        "wanted_count": len(applicant.must_haves),
         "limit": limit,
         "offset": offset,
     }
