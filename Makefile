@@ -5,7 +5,7 @@ BIN = $(VENV)/bin
 PYTEST_WORKERS ?= auto
 ARGS ?=
 
-.PHONY: install demo serve test test-fast lint format migrate bench clean
+.PHONY: install demo serve test test-fast lint format migrate bench bench-matching clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -45,6 +45,9 @@ format: install
 
 bench: install  ## Benchmarks (see bench/README.md)
 	$(BIN)/python bench/properties_list.py
+
+bench-matching: install  ## Matching at 100,000 properties / 50,000 applicants on PostgreSQL (bench/README.md)
+	$(BIN)/python bench/matching.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) var/*.db var/*.db-* .pytest_cache .mypy_cache .ruff_cache htmlcov
