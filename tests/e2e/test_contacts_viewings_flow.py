@@ -23,9 +23,9 @@ def test_contact_to_completed_viewing(page: Any, live_server: dict[str, Any]) ->
 
     # A flat to let in SO15.
     page.get_by_role("button", name="Add property").click()
-    page.get_by_label("Address line 1").fill("14 Polygon Road")
+    page.get_by_label("Address line 1").fill("8 Bedford Place")
     page.get_by_label("Town or city").fill("Southampton")
-    page.get_by_label("Postcode").fill("SO15 2JP")
+    page.get_by_label("Postcode").fill("SO15 2DB")
     page.get_by_label("Marketing type").select_option("letting")
     page.get_by_label("Status").select_option("available")
     page.get_by_label("Price (£, rent per month for lettings)").fill("1,150")
@@ -59,7 +59,7 @@ def test_contact_to_completed_viewing(page: Any, live_server: dict[str, Any]) ->
     page.get_by_label("Status").select_option("hot")
     page.get_by_role("button", name="Save requirements").click()
     page.wait_for_url(re.compile(r"/applicants/\d+$"))
-    assert page.locator("#matches").get_by_text("14 Polygon Road").is_visible()
+    assert page.locator("#matches").get_by_text("8 Bedford Place").is_visible()
 
     # She appears in the property's matches, with the reasons; book from there.
     page.goto(property_url)
@@ -70,12 +70,12 @@ def test_contact_to_completed_viewing(page: Any, live_server: dict[str, Any]) ->
     page.screenshot(path=str(SHOTS / "property-matches.png"), full_page=True)
     matches.get_by_role("button", name="Book a viewing for Jane Doe").click()
     page.wait_for_url(re.compile(r"/diary\?"))
-    assert page.get_by_label(re.compile("14 Polygon Road")).is_checked()
+    assert page.get_by_label(re.compile("8 Bedford Place")).is_checked()
     assert page.get_by_label(re.compile("Jane Doe")).is_checked()
     # The pickers search as you type (HTMX) and keep the choice.
-    page.get_by_label("Search").first.fill("polygon")
-    page.locator("#property_id-options").get_by_text("14 Polygon Road").first.wait_for()
-    assert page.get_by_label(re.compile("14 Polygon Road")).first.is_checked()
+    page.get_by_label("Search").first.fill("bedford")
+    page.locator("#property_id-options").get_by_text("8 Bedford Place").first.wait_for()
+    assert page.get_by_label(re.compile("8 Bedford Place")).first.is_checked()
 
     day = today_london() + timedelta(days=2)
     page.get_by_label("Date").fill(day.isoformat())
@@ -85,14 +85,14 @@ def test_contact_to_completed_viewing(page: Any, live_server: dict[str, Any]) ->
 
     # It is in the diary at 11:00 UK time, on the right day.
     chip = page.locator(".chip.just-booked")
-    assert "11:00\u201311:30" in chip.inner_text() and "14 Polygon Road" in chip.inner_text()
+    assert "11:00\u201311:30" in chip.inner_text() and "8 Bedford Place" in chip.inner_text()
     header = page.locator("table.diary thead th").nth(day.weekday() + 1).inner_text()
     assert header.startswith(day.strftime("%a"))
     page.screenshot(path=str(SHOTS / "diary-week.png"), full_page=True)
 
     chip.click()
     page.wait_for_url(re.compile(r"/viewings/\d+$"))
-    assert page.get_by_role("heading", name="Viewing at 14 Polygon Road").is_visible()
+    assert page.get_by_role("heading", name="Viewing at 8 Bedford Place").is_visible()
 
     # Complete it with feedback: high interest prompts an offer.
     page.get_by_label("Applicant's feedback").fill("Loved the bay window; wants to move fast.")
