@@ -5,7 +5,7 @@ BIN = $(VENV)/bin
 PYTEST_WORKERS ?= auto
 ARGS ?=
 
-.PHONY: install demo serve test test-fast lint format migrate bench bench-ops clean
+.PHONY: install demo serve test test-fast lint format migrate bench bench-ops bench-matching clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -48,6 +48,8 @@ bench: install  ## Benchmarks (see bench/README.md)
 
 bench-ops: install  ## What the ops middleware costs: full stack vs none, one worker (bench/README.md)
 	$(BIN)/python bench/middleware_cost.py $(ARGS)
+bench-matching: install  ## Matching at 100,000 properties / 50,000 applicants on PostgreSQL (bench/README.md)
+	$(BIN)/python bench/matching.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) var/*.db var/*.db-* .pytest_cache .mypy_cache .ruff_cache htmlcov

@@ -50,7 +50,7 @@ def test_sign_in_add_property_and_find_it(page: Any, live_server: dict[str, Any]
 
     # Find it in the list with the HTMX filter (no full page load).
     page.goto("/properties")
-    # Typed key by key: the filter listens for keyup (fill() sends no key events).
+    # Typed key by key, as a person would.
     page.get_by_label("Search address").press_sequentially("polygon")
     page.locator("#results").get_by_text("21 Polygon Road").wait_for()
     # The live server is shared with other browser tests: wait for the filter to apply.
