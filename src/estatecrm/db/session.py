@@ -18,6 +18,9 @@ from estatecrm.config import Settings
 from estatecrm.kit import crypto
 from estatecrm.ops.metrics import instrument_engine
 
+WRITE_INTENT = "estatecrm_write_intent"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy, not the driver, own transactions (savepoints work) and make SQLite
@@ -32,10 +35,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    # IMMEDIATE takes the write lock up front (waiting up to busy_timeout). A deferred
-    # transaction that reads first and writes later fails at once with "database is locked"
-    # when another connection wrote in between; serialising is the price of never failing.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # A request that writes takes SQLite's write lock up front (waiting up to busy_timeout):
+    # a deferred transaction that reads first and writes later fails at once with "database
+    # is locked" when another connection wrote in between. Reads stay deferred, so they never
+    # queue behind a writer (WAL lets them run alongside it).
+    if conn.get_execution_options().get(WRITE_INTENT):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -78,6 +85,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     factory: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with factory() as session:
         try:
+            if request.method not in SAFE_METHODS:
+                await session.connection(execution_options={WRITE_INTENT: True})  # type: ignore[misc]
             yield session
             await session.commit()
         except BaseException:
