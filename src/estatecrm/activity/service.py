@@ -13,7 +13,16 @@ from estatecrm.activity import repository
 from estatecrm.activity.models import Activity
 
 # Values that must never be written into the audit trail in clear.
-SECRET_FIELDS = frozenset({"password", "password_hash", "bank_account", "sort_code", "access_code"})
+SECRET_FIELDS = frozenset(
+    {
+        "password",
+        "password_hash",
+        "access_code",
+        "bank_account_name",
+        "bank_sort_code",
+        "bank_account_number",
+    }
+)
 
 
 def _plain(value: Any) -> Any:

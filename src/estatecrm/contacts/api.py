@@ -11,6 +11,8 @@ from estatecrm.activity.schemas import ActivityRead
 from estatecrm.auth.deps import CurrentUser, ManagerUser, WriterUser
 from estatecrm.contacts import service
 from estatecrm.contacts.schemas import (
+    BankDetailsRead,
+    BankDetailsWrite,
     ConsentChangeRead,
     ContactCreate,
     ContactFilters,
@@ -120,6 +122,31 @@ async def update_contact(
     if allow_duplicate:
         body.allow_duplicate = True
     return ContactRead.model_validate(await service.update(session, user, contact_id, body))
+
+
+@router.get("/{contact_id}/bank-details", response_model=BankDetailsRead)
+async def get_bank_details(
+    contact_id: int, session: SessionDep, user: ManagerUser
+) -> BankDetailsRead:
+    """The full bank details (managers and admins; each look is recorded on the timeline)."""
+    return BankDetailsRead(**await service.reveal_bank_details(session, user, contact_id))
+
+
+@router.put("/{contact_id}/bank-details", response_model=ContactRead)
+async def put_bank_details(
+    contact_id: int, body: BankDetailsWrite, session: SessionDep, user: ManagerUser
+) -> ContactRead:
+    """Record or replace a contact's bank details (stored encrypted)."""
+    return ContactRead.model_validate(
+        await service.set_bank_details(session, user, contact_id, body)
+    )
+
+
+@router.delete("/{contact_id}/bank-details", status_code=204)
+async def delete_bank_details(contact_id: int, session: SessionDep, user: ManagerUser) -> Response:
+    """Forget a contact's bank details."""
+    await service.clear_bank_details(session, user, contact_id)
+    return Response(status_code=204)
 
 
 @router.delete("/{contact_id}", status_code=204)

@@ -12,6 +12,7 @@ from estatecrm.auth.models import enum_column
 from estatecrm.db.base import AgencyScoped, IdMixin, IdType, Model, TimestampMixin
 from estatecrm.db.types import UTCDateTime
 from estatecrm.kit.clock import utcnow
+from estatecrm.kit.crypto import EncryptedString
 
 
 class ContactRoleName(enum.StrEnum):
@@ -77,10 +78,25 @@ class Contact(IdMixin, AgencyScoped, TimestampMixin, Model):
     name_key: Mapped[str] = mapped_column(String(201), default="")
     # Lower-cased name, e-mail and phone forms so `q` filters the same way on every database.
     search_text: Mapped[str] = mapped_column(String(800), default="")
+    # Landlords' bank details, encrypted at rest (FIELD_ENCRYPTION_KEYS) and never logged.
+    bank_account_name: Mapped[str | None] = mapped_column(EncryptedString())
+    bank_sort_code: Mapped[str | None] = mapped_column(EncryptedString())
+    bank_account_number: Mapped[str | None] = mapped_column(EncryptedString())
 
     role_rows: Mapped[list[ContactRole]] = relationship(
         lazy="raise", cascade="all, delete-orphan", passive_deletes=True
     )
+
+    @property
+    def bank_details(self) -> dict[str, str] | None:
+        """Bank details masked for display (`**-**-56`, `****5678`), or None if not held."""
+        if not self.bank_account_number or not self.bank_sort_code:
+            return None
+        return {
+            "account_name": self.bank_account_name or "",
+            "sort_code": "**-**-" + self.bank_sort_code[-2:],
+            "account_number": "****" + self.bank_account_number[-4:],
+        }
 
     @property
     def roles(self) -> list[ContactRoleName]:

@@ -14,7 +14,12 @@ from estatecrm.applicants import service as applicant_service
 from estatecrm.auth.deps import CurrentUser, ManagerUser, WriterUser
 from estatecrm.contacts import service
 from estatecrm.contacts.models import ConsentChannel, Contact, ContactRoleName, IdCheckStatus
-from estatecrm.contacts.schemas import ContactCreate, ContactFilters, ContactReplace
+from estatecrm.contacts.schemas import (
+    BankDetailsWrite,
+    ContactCreate,
+    ContactFilters,
+    ContactReplace,
+)
 from estatecrm.db.session import SessionDep
 from estatecrm.errors import CRMError
 from estatecrm.kit.pagination import DEFAULT_LIMIT
@@ -279,6 +284,7 @@ async def _detail_context(
         "viewings": await viewing_service.describe(session, user.agency_id, viewings),
         "timeline": timeline,
         "errors": errors,
+        "can_bank": service.may_handle_bank_details(user),
     }
 
 
@@ -287,3 +293,37 @@ async def _detail_with_error(
 ) -> Response:
     context = await _detail_context(session, user, contact, errors)
     return render(request, "contacts/detail.html", context, status_code=422)
+
+
+@router.get("/contacts/{contact_id}/bank-details", response_class=HTMLResponse)
+async def contact_bank_details(
+    contact_id: int, request: Request, session: SessionDep, user: ManagerUser
+) -> Response:
+    """The contact page with the bank details shown in full (managers and admins)."""
+    contact = await service.get(session, user, contact_id)
+    full = await service.reveal_bank_details(session, user, contact_id)
+    context = {**await _detail_context(session, user, contact, {}), "bank_full": full}
+    response = render(request, "contacts/detail.html", context)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.post("/contacts/{contact_id}/bank-details", response_class=HTMLResponse)
+async def contact_bank_details_save(
+    contact_id: int, request: Request, session: SessionDep, user: ManagerUser
+) -> Response:
+    """Save bank details from the contact page; errors are shown next to the fields."""
+    contact = await service.get(session, user, contact_id)
+    data = await read_form(request)
+    try:
+        body = validate_form(BankDetailsWrite, data)
+        async with session.begin_nested():
+            await service.set_bank_details(session, user, contact_id, body)
+    except FormInvalid as exc:
+        context = {
+            **await _detail_context(session, user, contact, {}),
+            "bank_errors": exc.errors,
+            "bank_values": {"account_name": data.get("account_name", "")},
+        }
+        return render(request, "contacts/detail.html", context, status_code=422)
+    return RedirectResponse(f"/contacts/{contact_id}", status_code=303)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated
 
@@ -119,6 +120,43 @@ class ContactUpdate(BaseModel):
     allow_duplicate: bool = False
 
 
+def _sort_code(value: str) -> str:
+    digits = re.sub(r"[\s-]", "", value)
+    if not re.fullmatch(r"\d{6}", digits):
+        raise ValueError("Enter a 6-digit sort code, for example 12-34-56")
+    return f"{digits[:2]}-{digits[2:4]}-{digits[4:]}"
+
+
+def _account_number(value: str) -> str:
+    digits = re.sub(r"\s", "", value)
+    if not re.fullmatch(r"\d{6,8}", digits):
+        raise ValueError("Enter a UK account number of 6 to 8 digits")
+    # Shorter legacy numbers are written with leading zeros to make eight digits.
+    return digits.zfill(8)
+
+
+class BankDetailsWrite(BaseModel):
+    """`PUT /api/v1/contacts/{id}/bank-details`: where a landlord's rent is paid."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    account_name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+    ]
+    sort_code: Annotated[str, StringConstraints(max_length=20), AfterValidator(_sort_code)]
+    account_number: Annotated[
+        str, StringConstraints(max_length=20), AfterValidator(_account_number)
+    ]
+
+
+class BankDetailsRead(BaseModel):
+    """Bank details in full (managers and admins only) or masked (everyone else)."""
+
+    account_name: str
+    sort_code: str
+    account_number: str
+
+
 class ContactSummary(BaseModel):
     """A contact as other records show it."""
 
@@ -151,6 +189,9 @@ class ContactRead(BaseModel):
     marketing_consent: bool
     id_check_status: IdCheckStatus
     id_check_date: date | None
+    bank_details: BankDetailsRead | None = Field(
+        default=None, description="Masked; the full details are at /bank-details (managers)"
+    )
     created_at: datetime
     updated_at: datetime
 

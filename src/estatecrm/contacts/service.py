@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from estatecrm.activity import repository as activity_repository
 from estatecrm.activity import service as activity
 from estatecrm.applicants import repository as applicant_repository
-from estatecrm.auth.models import User
+from estatecrm.auth.models import Role, User
 from estatecrm.contacts import repository
 from estatecrm.contacts.models import (
     ConsentChange,
@@ -21,12 +21,13 @@ from estatecrm.contacts.models import (
     IdCheckStatus,
 )
 from estatecrm.contacts.schemas import (
+    BankDetailsWrite,
     ContactCreate,
     ContactFilters,
     ContactReplace,
     ContactUpdate,
 )
-from estatecrm.errors import Conflict, NotFound, ValidationFailed
+from estatecrm.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from estatecrm.kit.clock import today_london, utcnow
 from estatecrm.kit.uk_phone import search_forms
 from estatecrm.properties import repository as property_repository
@@ -339,6 +340,85 @@ def _better_check(kept: Contact, other: Contact) -> bool:
     return CHECK_RANK[other.id_check_status] > CHECK_RANK[kept.id_check_status]
 
 
+BANK_FIELDS = ("bank_account_name", "bank_sort_code", "bank_account_number")
+
+
+def may_handle_bank_details(user: User) -> bool:
+    """Only managers and admins may see bank details in full or change them."""
+    return user.role in (Role.admin, Role.manager)
+
+
+def _require_bank_role(user: User) -> None:
+    if not may_handle_bank_details(user):
+        raise Forbidden("Only a manager or admin can see or change bank details")
+
+
+async def _bank_activity(
+    session: AsyncSession, user: User, contact: Contact, action: str, summary: str
+) -> None:
+    # The audit trail says that the details were touched and by whom, never what they are.
+    await activity.record(
+        session,
+        agency_id=user.agency_id,
+        actor_user_id=user.id,
+        entity_type=ENTITY,
+        entity_id=contact.id,
+        action=action,
+        summary=summary,
+        changes={name: ["***", "***"] for name in BANK_FIELDS} if action != "bank_viewed" else {},
+    )
+
+
+async def set_bank_details(
+    session: AsyncSession, user: User, contact_id: int, data: BankDetailsWrite
+) -> Contact:
+    """Record or replace where a landlord's money is paid (stored encrypted)."""
+    _require_bank_role(user)
+    contact = await get(session, user, contact_id)
+    had = contact.bank_details is not None
+    contact.bank_account_name = data.account_name
+    contact.bank_sort_code = data.sort_code
+    contact.bank_account_number = data.account_number
+    contact.updated_at = utcnow()
+    await session.flush()
+    await _bank_activity(
+        session,
+        user,
+        contact,
+        "bank_changed",
+        "Bank details changed" if had else "Bank details added",
+    )
+    return contact
+
+
+async def clear_bank_details(session: AsyncSession, user: User, contact_id: int) -> Contact:
+    """Forget a contact's bank details."""
+    _require_bank_role(user)
+    contact = await get(session, user, contact_id)
+    if contact.bank_details is None:
+        raise NotFound("This contact has no bank details")
+    for name in BANK_FIELDS:
+        setattr(contact, name, None)
+    contact.updated_at = utcnow()
+    await session.flush()
+    await _bank_activity(session, user, contact, "bank_removed", "Bank details removed")
+    return contact
+
+
+async def reveal_bank_details(session: AsyncSession, user: User, contact_id: int) -> dict[str, str]:
+    """The full bank details, for paying a landlord; every look is written to the timeline."""
+    _require_bank_role(user)
+    contact = await get(session, user, contact_id)
+    if contact.bank_account_number is None or contact.bank_sort_code is None:
+        raise NotFound("This contact has no bank details")
+    await _bank_activity(session, user, contact, "bank_viewed", "Bank details viewed")
+    return {
+        "account_name": contact.bank_account_name or "",
+        "sort_code": contact.bank_sort_code,
+        "account_number": contact.bank_account_number,
+    }
+
+
 async def merge(
     session: AsyncSession, user: User, contact_id: int, other_id: int
 ) -> dict[str, Any]:
@@ -363,6 +443,9 @@ async def merge(
         addition = f"Merged from contact #{other.id} ({other_name}): {joined}"
         kept.notes = f"{kept.notes}\n\n{addition}".strip() if kept.notes else addition
     _set_roles(kept, list(dict.fromkeys([*kept.roles, *other.roles])))
+    if kept.bank_account_number is None and other.bank_account_number is not None:
+        for name in BANK_FIELDS:
+            setattr(kept, name, getattr(other, name))
     if _better_check(kept, other):
         kept.id_check_status = other.id_check_status
         kept.id_check_date = other.id_check_date
