@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from estatecrm.applicants import service as applicant_service
+from estatecrm.applicants.models import Applicant
+from estatecrm.applicants.schemas import ApplicantCreate
 from estatecrm.auth import service as auth_service
 from estatecrm.auth.models import Agency, Role, User
+from estatecrm.contacts import service as contact_service
+from estatecrm.contacts.models import Contact
+from estatecrm.contacts.schemas import ContactCreate
 from estatecrm.properties import service as property_service
 from estatecrm.properties.models import Property
 from estatecrm.properties.schemas import PropertyCreate
+from estatecrm.viewings import service as viewing_service
+from estatecrm.viewings.models import Viewing
+from estatecrm.viewings.schemas import ViewingCreate
 
 PASSWORD = "correct-horse-battery"
 
@@ -65,3 +74,71 @@ async def make_property(session: AsyncSession, user: User, **overrides: Any) -> 
     return await property_service.create(
         session, user, PropertyCreate(**property_payload(**overrides))
     )
+
+
+def contact_payload(**overrides: Any) -> dict[str, Any]:
+    """A valid contact body for the API."""
+    body: dict[str, Any] = {
+        "title": "Ms",
+        "first_name": "Priya",
+        "last_name": "Shah",
+        "email": "priya.shah@example.com",
+        "phone": "020 7946 0018",
+        "roles": [],
+    }
+    body.update(overrides)
+    return body
+
+
+async def make_contact(session: AsyncSession, user: User, **overrides: Any) -> Contact:
+    """A contact created through the service (duplicates allowed unless said otherwise)."""
+    overrides.setdefault("allow_duplicate", True)
+    return await contact_service.create(
+        session, user, ContactCreate(**contact_payload(**overrides))
+    )
+
+
+def applicant_payload(contact_id: int, **overrides: Any) -> dict[str, Any]:
+    """A valid applicant body: renting a 2-bed flat in SO15 for up to £1,200 pcm."""
+    body: dict[str, Any] = {
+        "contact_id": contact_id,
+        "marketing_type": "letting",
+        "min_price_pence": 90_000,
+        "max_price_pence": 120_000,
+        "min_bedrooms": 2,
+        "property_types": ["flat"],
+        "areas": ["SO15"],
+        "status": "hot",
+    }
+    body.update(overrides)
+    return body
+
+
+async def make_applicant(
+    session: AsyncSession, user: User, contact: Contact | None = None, **overrides: Any
+) -> Applicant:
+    """An applicant (and its contact, unless given) created through the services."""
+    if contact is None:
+        contact = await make_contact(session, user)
+    return await applicant_service.create(
+        session, user, ApplicantCreate(**applicant_payload(contact.id, **overrides))
+    )
+
+
+async def make_viewing(
+    session: AsyncSession,
+    user: User,
+    *,
+    property_id: int,
+    applicant_id: int,
+    start_at: datetime,
+    **overrides: Any,
+) -> Viewing:
+    """A viewing booked through the service (so the clash rules apply)."""
+    body: dict[str, Any] = {
+        "property_id": property_id,
+        "applicant_id": applicant_id,
+        "start_at": start_at,
+    }
+    body.update(overrides)
+    return await viewing_service.book(session, user, ViewingCreate(**body))

@@ -135,6 +135,10 @@ class Settings(BaseSettings):
     port: int = 8000
     web_concurrency: int = Field(default=2, ge=1)
 
+    # The address people reach the CRM at (https://crm.example.co.uk), for links that leave
+    # the browser, such as calendar feed URLs; empty: taken from each request.
+    public_url: str = ""
+
     session_max_age_hours: int = Field(default=12, ge=1)
     api_token_ttl_hours: int = Field(default=24 * 30, ge=1)
 

@@ -17,11 +17,15 @@ from sqlalchemy.exc import TimeoutError as SATimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from estatecrm import __version__
+from estatecrm.applicants import api as applicants_api
+from estatecrm.applicants import pages as applicants_pages
 from estatecrm.auth import api as auth_api
 from estatecrm.auth import pages as auth_pages
 from estatecrm.compliance import api as compliance_api
 from estatecrm.compliance import pages as compliance_pages
 from estatecrm.config import Settings, get_settings
+from estatecrm.contacts import api as contacts_api
+from estatecrm.contacts import pages as contacts_pages
 from estatecrm.db.session import create_engine, create_sessionmaker
 from estatecrm.errors import CRMError
 from estatecrm.ops import metrics as ops_metrics
@@ -30,6 +34,8 @@ from estatecrm.properties import api as properties_api
 from estatecrm.properties import pages as properties_pages
 from estatecrm.tasks import api as tasks_api
 from estatecrm.tasks import pages as tasks_pages
+from estatecrm.viewings import api as viewings_api
+from estatecrm.viewings import pages as viewings_pages
 from estatecrm.web.templating import STATIC_DIR, is_htmx, render
 
 log = logging.getLogger("estatecrm")
@@ -43,6 +49,13 @@ ROUTERS = [
     compliance_pages.router,
     tasks_api.router,
     tasks_pages.router,
+    contacts_api.router,
+    contacts_pages.router,
+    applicants_api.router,
+    applicants_pages.router,
+    viewings_api.router,
+    viewings_api.feed_router,
+    viewings_pages.router,
 ]
 
 

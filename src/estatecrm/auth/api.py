@@ -12,6 +12,7 @@ from estatecrm.auth.schemas import TokenRequest, TokenResponse, UserRead
 from estatecrm.db.session import SessionDep
 from estatecrm.errors import Unauthorized
 from estatecrm.ops import metrics
+from estatecrm.viewings import calendar
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -40,6 +41,12 @@ async def revoke_token(request: Request, session: SessionDep) -> Response:
 
 
 @router.get("/me", response_model=UserRead)
-async def me(user: CurrentUser) -> UserRead:
-    """The signed-in user."""
-    return UserRead.model_validate(user)
+async def me(request: Request, session: SessionDep, user: CurrentUser) -> UserRead:
+    """The signed-in user, with their private calendar feed URL."""
+    url = await calendar.feed_url(
+        session,
+        user,
+        secret_keys=calendar.secret_keys_of(request),
+        base_url=calendar.base_url_of(request),
+    )
+    return UserRead.model_validate(user).model_copy(update={"calendar_feed_url": url})

@@ -36,6 +36,7 @@ class UserRead(BaseModel):
     role: Role
     agency_id: int
     office_id: int | None
+    calendar_feed_url: str | None = None
 
 
 class UserCreate(BaseModel):

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from estatecrm.auth import service as auth_service
 from estatecrm.auth.models import Agency, Role, User
+from estatecrm.cli import demo_contacts
 from estatecrm.compliance import demo as compliance_demo
 from estatecrm.db.registry import Model
 from estatecrm.kit.clock import utcnow
@@ -363,4 +364,5 @@ async def property_count(session: AsyncSession, agency_id: int) -> int:
 
 
 # Later features add their demo records here: async (session, agency, users, rng) -> None.
-EXTRA_SEEDERS: list[Any] = [compliance_demo.seed]
+# Contacts first: owners and applicants; then certificates and tasks.
+EXTRA_SEEDERS: list[Any] = [demo_contacts.seed, compliance_demo.seed]

@@ -1,19 +1,25 @@
 """Imports every feature's models so the metadata is complete (Alembic, tests)."""
 
 from estatecrm.activity import models as activity_models
+from estatecrm.applicants import models as applicant_models
 from estatecrm.auth import models as auth_models
 from estatecrm.compliance import models as compliance_models
+from estatecrm.contacts import models as contact_models
 from estatecrm.db.base import Model
 from estatecrm.ops import models as ops_models
 from estatecrm.properties import models as property_models
 from estatecrm.tasks import models as task_models
+from estatecrm.viewings import models as viewing_models
 
 __all__ = [
     "Model",
     "activity_models",
+    "applicant_models",
     "auth_models",
     "compliance_models",
+    "contact_models",
     "ops_models",
     "property_models",
     "task_models",
+    "viewing_models",
 ]

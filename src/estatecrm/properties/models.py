@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -104,6 +105,24 @@ class Property(IdMixin, AgencyScoped, TimestampMixin, Model):
         Index("ix_property_agency_district", "agency_id", "postcode_district"),
         Index("ix_property_agency_type_price", "agency_id", "marketing_type", "price_pence"),
         Index("ix_property_agency_created", "agency_id", "created_at"),
+        # Matching an applicant: live stock of one kind in their districts or towns, by price.
+        # (Applicants name towns in any case, so towns are compared lower-cased.)
+        Index(
+            "ix_property_match_district",
+            "agency_id",
+            "marketing_type",
+            "status",
+            "postcode_district",
+            "price_pence",
+        ),
+        Index(
+            "ix_property_match_town",
+            "agency_id",
+            "marketing_type",
+            "status",
+            text("lower(city)"),
+            "price_pence",
+        ),
     )
 
     reference: Mapped[str] = mapped_column(String(40))
@@ -136,6 +155,10 @@ class Property(IdMixin, AgencyScoped, TimestampMixin, Model):
     )
     negotiator_id: Mapped[int | None] = mapped_column(
         IdType, ForeignKey("user_account.id", ondelete="SET NULL"), index=True
+    )
+    # The landlord (lettings) or vendor (sales): a contact of the same agency.
+    owner_contact_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("contact.id", ondelete="SET NULL"), index=True
     )
     # Lower-cased address text so `q` filters the same way on every database.
     search_text: Mapped[str] = mapped_column(String(600), default="")

@@ -10,8 +10,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from estatecrm.activity import service as activity_service
+from estatecrm.applicants import service as applicant_service
 from estatecrm.auth import repository as auth_repository
 from estatecrm.auth.deps import CurrentUser, ManagerUser, WriterUser
+from estatecrm.contacts import service as contact_service
+from estatecrm.contacts.pages import contact_label
 from estatecrm.db.session import SessionDep
 from estatecrm.errors import CRMError
 from estatecrm.kit.pagination import DEFAULT_LIMIT
@@ -25,6 +28,8 @@ from estatecrm.properties.models import (
     Tenure,
 )
 from estatecrm.properties.schemas import PropertyCreate, PropertyFilters, PropertyReplace
+from estatecrm.viewings import service as viewing_service
+from estatecrm.viewings.schemas import ViewingFilters
 from estatecrm.web.forms import FormInvalid, crm_error_field, errors_from, pence_field, read_form
 from estatecrm.web.forms import validate as validate_form
 from estatecrm.web.templating import is_htmx, render
@@ -64,6 +69,13 @@ async def _form_context(session: SessionDep, user: Any) -> dict[str, Any]:
         "offices": [(o.id, o.name) for o in offices],
         "negotiators": [(u.id, u.full_name) for u in users],
     }
+
+
+async def _owner_label(session: SessionDep, user: Any, raw: Any) -> str | None:
+    if not str(raw or "").isdigit():
+        return None
+    owner = await contact_service.pick_one(session, user, int(raw))
+    return contact_label(owner) if owner else None
 
 
 def _filters_from(params: dict[str, str]) -> tuple[PropertyFilters, dict[str, str]]:
@@ -118,12 +130,18 @@ async def property_new(request: Request, session: SessionDep, user: WriterUser) 
         "property_type": "house",
         "has_gas": True,
     }
-    context = {"values": values, "errors": {}, "mode": "new", **await _form_context(session, user)}
+    context = {
+        "values": values,
+        "errors": {},
+        "mode": "new",
+        "owner_label": None,
+        **await _form_context(session, user),
+    }
     return render(request, "properties/form.html", context)
 
 
 def _form_to_values(data: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
-    values = dict(data)
+    values = {k: v for k, v in data.items() if not k.endswith("_q")}
     pence_field(values, "price", "price_pence", errors)
     features = str(values.pop("features", "") or "")
     values["features"] = [f.strip() for f in features.replace(",", "\n").splitlines() if f.strip()]
@@ -164,6 +182,7 @@ async def _save(
         "errors": errors,
         "mode": "new" if prop is None else "edit",
         "prop": prop,
+        "owner_label": await _owner_label(session, user, data.get("owner_contact_id")),
         **await _form_context(session, user),
     }
     return render(request, "properties/form.html", context, status_code=422)
@@ -217,6 +236,12 @@ async def _detail(
         if prop.office_id
         else None
     )
+    matches, match_total = await applicant_service.matches_for_property(
+        session, user, prop.id, limit=10, offset=0
+    )
+    viewings, _ = await viewing_service.search(
+        session, user, ViewingFilters(property_id=prop.id, sort="-start_at"), limit=10, offset=0
+    )
     context = {
         "prop": prop,
         "timeline": timeline,
@@ -224,6 +249,14 @@ async def _detail(
         "office": office,
         "revealed": revealed,
         "can_reveal": service.may_see_access_code(user),
+        "owner": (
+            await contact_service.pick_one(session, user, prop.owner_contact_id)
+            if prop.owner_contact_id
+            else None
+        ),
+        "matches": matches,
+        "match_total": match_total,
+        "viewings": await viewing_service.describe(session, user.agency_id, viewings),
     }
     return render(request, "properties/detail.html", context)
 
@@ -251,6 +284,7 @@ async def property_edit(
         "errors": {},
         "mode": "edit",
         "prop": prop,
+        "owner_label": await _owner_label(session, user, prop.owner_contact_id),
         **await _form_context(session, user),
     }
     response = render(request, "properties/form.html", context)

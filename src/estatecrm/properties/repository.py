@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from estatecrm.kit.uk_postcode import is_district
@@ -141,3 +141,32 @@ async def distinct_cities(session: AsyncSession, agency_id: int) -> list[str]:
         .order_by(Property.city)
     )
     return list(rows)
+
+
+async def owned_by(session: AsyncSession, agency_id: int, contact_id: int) -> Sequence[Property]:
+    """The properties a contact owns (landlord or vendor), newest first."""
+    rows = await session.scalars(
+        select(Property)
+        .where(Property.agency_id == agency_id, Property.owner_contact_id == contact_id)
+        .order_by(Property.created_at.desc(), Property.id.desc())
+    )
+    return rows.all()
+
+
+async def reassign_owner(session: AsyncSession, agency_id: int, from_id: int, to_id: int) -> int:
+    """Move every property owned by one contact to another (merging duplicates)."""
+    result = await session.execute(
+        update(Property)
+        .where(Property.agency_id == agency_id, Property.owner_contact_id == from_id)
+        .values(owner_contact_id=to_id)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def pick(session: AsyncSession, agency_id: int, q: str, limit: int = 8) -> Sequence[Property]:
+    """Properties for a search-as-you-type picker (reference, street, town or postcode)."""
+    conds = _conditions(agency_id, PropertyFilters(q=q[:200]))
+    rows = await session.scalars(
+        select(Property).where(*conds).order_by(Property.address_line1, Property.id).limit(limit)
+    )
+    return rows.all()

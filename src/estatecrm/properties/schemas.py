@@ -73,6 +73,7 @@ class PropertyFields(BaseModel):
     office_id: int | None = None
     negotiator_id: int | None = None
     access_code: AccessCode | None = None
+    owner_contact_id: int | None = None
 
     @field_validator("postcode")
     @classmethod
@@ -122,6 +123,7 @@ class PropertyUpdate(BaseModel):
     office_id: int | None = None
     negotiator_id: int | None = None
     access_code: AccessCode | None = None
+    owner_contact_id: int | None = None
 
     @field_validator("postcode")
     @classmethod
@@ -163,6 +165,7 @@ class PropertyRead(BaseModel):
     available_date: date | None
     office_id: int | None
     negotiator_id: int | None
+    owner_contact_id: int | None
     created_at: datetime
     updated_at: datetime
     instructed_at: datetime | None

@@ -12,6 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from estatecrm.activity import service as activity
 from estatecrm.auth import repository as auth_repository
 from estatecrm.auth.models import Role, User
+from estatecrm.contacts import repository as contact_repository
+from estatecrm.contacts import service as contact_service
+from estatecrm.contacts.models import ContactRoleName
 from estatecrm.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from estatecrm.kit.clock import utcnow
 from estatecrm.kit.uk_postcode import outward_code
@@ -56,6 +59,7 @@ TRACKED = [
     "office_id",
     "negotiator_id",
     "access_code",
+    "owner_contact_id",
 ]
 
 
@@ -121,6 +125,21 @@ async def _check_links(session: AsyncSession, agency_id: int, values: dict[str, 
         and await auth_repository.get_user(session, agency_id, negotiator_id) is None
     ):
         raise ValidationFailed("negotiator_id", "No such negotiator in your agency")
+    owner_id = values.get("owner_contact_id")
+    if owner_id is not None and not await contact_repository.exists(session, agency_id, owner_id):
+        raise ValidationFailed("owner_contact_id", "No such contact in your agency")
+
+
+async def _owner_role(session: AsyncSession, user: User, prop: Property) -> None:
+    """The owner of a letting is a landlord; of a sale, a vendor."""
+    if prop.owner_contact_id is None:
+        return
+    role = (
+        ContactRoleName.landlord
+        if prop.marketing_type == MarketingType.letting
+        else ContactRoleName.vendor
+    )
+    await contact_service.add_role(session, user, prop.owner_contact_id, role)
 
 
 async def _new_reference(session: AsyncSession, agency_id: int, postcode: str) -> str:
@@ -175,6 +194,7 @@ async def create(session: AsyncSession, user: User, data: PropertyCreate) -> Pro
     prop.search_text = _search_text(prop)
     await repository.add(session, prop)
     await _flush(session)
+    await _owner_role(session, user, prop)
     await activity.record(
         session,
         agency_id=user.agency_id,
@@ -235,6 +255,7 @@ async def update(
     prop.search_text = _search_text(prop)
     prop.updated_at = utcnow()
     await _flush(session)
+    await _owner_role(session, user, prop)
     changes = activity.diff(before, _snapshot(prop))
     if changes:
         action = "status_changed" if set(changes) == {"status"} else "updated"

@@ -11,6 +11,7 @@ from jinja2_fragments.fastapi import Jinja2Blocks
 
 from estatecrm.kit.clock import to_london
 from estatecrm.kit.money import format_pence
+from estatecrm.kit.uk_phone import format_phone
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -40,6 +41,7 @@ def _label(value: Any) -> str:
 templates.env.filters["money"] = lambda pence, pcm=False: format_pence(pence, per_month=pcm)
 templates.env.filters["london"] = _london
 templates.env.filters["label"] = _label
+templates.env.filters["phone"] = format_phone
 
 
 def is_htmx(request: Request) -> bool:
@@ -70,5 +72,8 @@ NAV_LINKS: list[tuple[str, str]] = [
     ("/properties", "Properties"),
     ("/compliance", "Compliance"),
     ("/tasks", "Tasks"),
+    ("/contacts", "Contacts"),
+    ("/applicants", "Applicants"),
+    ("/diary", "Diary"),
 ]
 templates.env.globals["nav_links"] = NAV_LINKS

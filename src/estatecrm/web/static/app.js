@@ -14,4 +14,14 @@
     var msg = form.getAttribute && form.getAttribute("data-confirm");
     if (msg && !window.confirm(msg)) { event.preventDefault(); }
   }, true);
+  // Copy a read-only field (the calendar feed address): buttons with data-copy="#field".
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-copy]");
+    if (!button) { return; }
+    var field = document.querySelector(button.getAttribute("data-copy"));
+    if (!field) { return; }
+    field.select();
+    if (navigator.clipboard) { navigator.clipboard.writeText(field.value); }
+    button.textContent = "Copied";
+  });
 })();

@@ -1,0 +1,173 @@
+"""Contacts JSON API: `/api/v1/contacts`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from estatecrm.activity import service as activity_service
+from estatecrm.activity.schemas import ActivityRead
+from estatecrm.auth.deps import CurrentUser, ManagerUser, WriterUser
+from estatecrm.contacts import service
+from estatecrm.contacts.schemas import (
+    ConsentChangeRead,
+    ContactCreate,
+    ContactFilters,
+    ContactRead,
+    ContactReplace,
+    ContactSummary,
+    ContactUpdate,
+    DuplicatePair,
+    MergeRequest,
+    MergeResult,
+)
+from estatecrm.db.session import SessionDep
+from estatecrm.kit.pagination import Page, PageParams, page_params
+
+router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"])
+
+Paging = Annotated[PageParams, Depends(page_params)]
+AllowDuplicate = Annotated[
+    bool,
+    Query(description="Save even though another contact has the same email or phone"),
+]
+
+
+@router.get("", response_model=Page[ContactRead])
+async def list_contacts(
+    session: SessionDep,
+    user: CurrentUser,
+    paging: Paging,
+    filters: Annotated[ContactFilters, Query()],
+) -> Page[ContactRead]:
+    """Search contacts (`q` over name, email and phone; `role`; sort; limit/offset)."""
+    rows, total = await service.search(
+        session, user, filters, limit=paging.limit, offset=paging.offset
+    )
+    return Page(
+        items=[ContactRead.model_validate(r) for r in rows],
+        total=total,
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+
+
+@router.post("", response_model=ContactRead, status_code=201)
+async def create_contact(
+    body: ContactCreate,
+    session: SessionDep,
+    user: WriterUser,
+    allow_duplicate: AllowDuplicate = False,
+) -> ContactRead:
+    """Add a contact; 409 with `detail.existing_id` when the email or phone is already known."""
+    if allow_duplicate:
+        body.allow_duplicate = True
+    return ContactRead.model_validate(await service.create(session, user, body))
+
+
+@router.get("/duplicates", response_model=Page[DuplicatePair])
+async def duplicate_contacts(
+    session: SessionDep, user: CurrentUser, paging: Paging
+) -> Page[DuplicatePair]:
+    """Likely duplicate pairs (same email, same phone, or same name), strongest first."""
+    pairs, total = await service.duplicates(session, user, limit=paging.limit, offset=paging.offset)
+    return Page(
+        items=[
+            DuplicatePair(
+                contact=ContactSummary.model_validate(p["contact"]),
+                other=ContactSummary.model_validate(p["other"]),
+                reasons=p["reasons"],
+                score=p["score"],
+            )
+            for p in pairs
+        ],
+        total=total,
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+
+
+@router.get("/{contact_id}", response_model=ContactRead)
+async def get_contact(contact_id: int, session: SessionDep, user: CurrentUser) -> ContactRead:
+    """One contact."""
+    return ContactRead.model_validate(await service.get(session, user, contact_id))
+
+
+@router.put("/{contact_id}", response_model=ContactRead)
+async def replace_contact(
+    contact_id: int,
+    body: ContactReplace,
+    session: SessionDep,
+    user: WriterUser,
+    allow_duplicate: AllowDuplicate = False,
+) -> ContactRead:
+    """Replace every field of a contact."""
+    if allow_duplicate:
+        body.allow_duplicate = True
+    return ContactRead.model_validate(await service.update(session, user, contact_id, body))
+
+
+@router.patch("/{contact_id}", response_model=ContactRead)
+async def update_contact(
+    contact_id: int,
+    body: ContactUpdate,
+    session: SessionDep,
+    user: WriterUser,
+    allow_duplicate: AllowDuplicate = False,
+) -> ContactRead:
+    """Change some fields of a contact (changing consent needs `consent_channel`)."""
+    if allow_duplicate:
+        body.allow_duplicate = True
+    return ContactRead.model_validate(await service.update(session, user, contact_id, body))
+
+
+@router.delete("/{contact_id}", status_code=204)
+async def delete_contact(contact_id: int, session: SessionDep, user: ManagerUser) -> Response:
+    """Delete a contact (managers and admins); 409 while viewings refer to them."""
+    await service.delete(session, user, contact_id)
+    return Response(status_code=204)
+
+
+@router.post("/{contact_id}/merge", response_model=MergeResult)
+async def merge_contacts(
+    contact_id: int, body: MergeRequest, session: SessionDep, user: WriterUser
+) -> MergeResult:
+    """Fold `other_id` into this contact: every reference moves, the other is removed."""
+    result = await service.merge(session, user, contact_id, body.other_id)
+    return MergeResult(
+        contact=ContactRead.model_validate(result["contact"]),
+        removed_id=result["removed_id"],
+        moved=result["moved"],
+    )
+
+
+@router.get("/{contact_id}/consent", response_model=list[ConsentChangeRead])
+async def consent_history(
+    contact_id: int, session: SessionDep, user: CurrentUser
+) -> list[ConsentChangeRead]:
+    """Every change of the contact's marketing consent: when, by whom, through which channel."""
+    rows = await service.consent_history(session, user, contact_id)
+    return [ConsentChangeRead.model_validate(r) for r in rows]
+
+
+@router.get("/{contact_id}/activity", response_model=Page[ActivityRead])
+async def contact_activity(
+    contact_id: int, session: SessionDep, user: CurrentUser, paging: Paging
+) -> Page[ActivityRead]:
+    """The contact's timeline, newest first."""
+    await service.get(session, user, contact_id)
+    rows, total = await activity_service.timeline(
+        session,
+        user.agency_id,
+        service.ENTITY,
+        contact_id,
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+    return Page(
+        items=[ActivityRead.model_validate(r) for r in rows],
+        total=total,
+        limit=paging.limit,
+        offset=paging.offset,
+    )
