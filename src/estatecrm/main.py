@@ -28,6 +28,8 @@ from estatecrm.contacts import api as contacts_api
 from estatecrm.contacts import pages as contacts_pages
 from estatecrm.db.session import create_engine, create_sessionmaker
 from estatecrm.errors import CRMError
+from estatecrm.offers import api as offers_api
+from estatecrm.offers import pages as offers_pages
 from estatecrm.ops import metrics as ops_metrics
 from estatecrm.ops import stack as ops_stack
 from estatecrm.properties import api as properties_api
@@ -56,6 +58,8 @@ ROUTERS = [
     viewings_api.router,
     viewings_api.feed_router,
     viewings_pages.router,
+    offers_api.router,
+    offers_pages.router,
 ]
 
 

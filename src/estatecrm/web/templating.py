@@ -75,5 +75,6 @@ NAV_LINKS: list[tuple[str, str]] = [
     ("/contacts", "Contacts"),
     ("/applicants", "Applicants"),
     ("/diary", "Diary"),
+    ("/offers", "Offers"),
 ]
 templates.env.globals["nav_links"] = NAV_LINKS
