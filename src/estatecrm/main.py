@@ -36,6 +36,7 @@ from estatecrm.properties import api as properties_api
 from estatecrm.properties import pages as properties_pages
 from estatecrm.tasks import api as tasks_api
 from estatecrm.tasks import pages as tasks_pages
+from estatecrm.tenancies import api as tenancies_api
 from estatecrm.viewings import api as viewings_api
 from estatecrm.viewings import pages as viewings_pages
 from estatecrm.web.templating import STATIC_DIR, is_htmx, render
@@ -60,6 +61,7 @@ ROUTERS = [
     viewings_pages.router,
     offers_api.router,
     offers_pages.router,
+    tenancies_api.router,
 ]
 
 

@@ -28,6 +28,7 @@ from estatecrm.offers.schemas import (
     OfferWithdraw,
 )
 from estatecrm.properties import service as property_service
+from estatecrm.tenancies import repository as tenancy_repository
 from estatecrm.web.forms import FormInvalid, crm_error_field, pence_field, read_form
 from estatecrm.web.forms import validate as validate_form
 from estatecrm.web.templating import render
@@ -144,31 +145,9 @@ async def _detail(
         "timeline": timeline,
         "errors": errors or {},
         "values": values or {},
-        "tenancy_id": await _tenancy_of(session, user, offer_id),
-        "sale_id": await _sale_of(session, user, offer_id),
+        "tenancy_id": await tenancy_repository.for_offer(session, user.agency_id, offer_id),
     }
     return render(request, "offers/detail.html", context, status_code=status_code)
-
-
-async def _tenancy_of(session: SessionDep, user: User, offer_id: int) -> int | None:
-    for hook in TENANCY_LOOKUPS:
-        found = await hook(session, user.agency_id, offer_id)
-        if found is not None:
-            return found
-    return None
-
-
-async def _sale_of(session: SessionDep, user: User, offer_id: int) -> int | None:
-    for hook in SALE_LOOKUPS:
-        found = await hook(session, user.agency_id, offer_id)
-        if found is not None:
-            return found
-    return None
-
-
-# Features that follow an accepted offer register how to find their record for it.
-TENANCY_LOOKUPS: list[Any] = []
-SALE_LOOKUPS: list[Any] = []
 
 
 @router.get("/offers/{offer_id}", response_class=HTMLResponse)

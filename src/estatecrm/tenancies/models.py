@@ -106,6 +106,20 @@ class Tenancy(IdMixin, AgencyScoped, TimestampMixin, Model):
     end_reason: Mapped[str] = mapped_column(String(500), default="")
 
 
+class TenancyTenant(AgencyScoped, Model):
+    """One tenant of a tenancy: an index to find a contact's tenancies."""
+
+    __tablename__ = "tenancy_tenant"
+    __table_args__ = (Index("ix_tenancy_tenant_contact", "agency_id", "contact_id"),)
+
+    tenancy_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("tenancy.id", ondelete="CASCADE"), primary_key=True
+    )
+    contact_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("contact.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
 class RightToRentCheck(IdMixin, AgencyScoped, TimestampMixin, Model):
     """One right-to-rent check of one adult occupier of a tenancy."""
 
