@@ -37,6 +37,7 @@ from estatecrm.properties import pages as properties_pages
 from estatecrm.tasks import api as tasks_api
 from estatecrm.tasks import pages as tasks_pages
 from estatecrm.tenancies import api as tenancies_api
+from estatecrm.tenancies import pages as tenancies_pages
 from estatecrm.viewings import api as viewings_api
 from estatecrm.viewings import pages as viewings_pages
 from estatecrm.web.templating import STATIC_DIR, is_htmx, render
@@ -62,6 +63,7 @@ ROUTERS = [
     offers_api.router,
     offers_pages.router,
     tenancies_api.router,
+    tenancies_pages.router,
 ]
 
 

@@ -76,5 +76,6 @@ NAV_LINKS: list[tuple[str, str]] = [
     ("/applicants", "Applicants"),
     ("/diary", "Diary"),
     ("/offers", "Offers"),
+    ("/tenancies", "Tenancies"),
 ]
 templates.env.globals["nav_links"] = NAV_LINKS
