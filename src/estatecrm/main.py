@@ -34,6 +34,7 @@ from estatecrm.ops import metrics as ops_metrics
 from estatecrm.ops import stack as ops_stack
 from estatecrm.properties import api as properties_api
 from estatecrm.properties import pages as properties_pages
+from estatecrm.sales import api as sales_api
 from estatecrm.tasks import api as tasks_api
 from estatecrm.tasks import pages as tasks_pages
 from estatecrm.tenancies import api as tenancies_api
@@ -64,6 +65,7 @@ ROUTERS = [
     offers_pages.router,
     tenancies_api.router,
     tenancies_pages.router,
+    sales_api.router,
 ]
 
 

@@ -29,6 +29,7 @@ from estatecrm.offers.schemas import (
 from estatecrm.properties import repository as property_repository
 from estatecrm.properties import service as property_service
 from estatecrm.properties.models import MarketingType, Property, PropertyStatus
+from estatecrm.sales import service as sale_service
 
 ENTITY = "offer"
 TRACKED = [
@@ -402,6 +403,8 @@ async def accept(session: AsyncSession, user: User, offer_id: int) -> Offer:
         ACCEPTED_STATUS[prop.marketing_type],
         f"offer of {_money(prop, amount)} from {contact.first_name} {contact.last_name} accepted",
     )
+    if prop.marketing_type == MarketingType.sale:
+        await sale_service.create_from_offer(session, user, offer, prop)
     for other in await repository.open_on_property(session, user.agency_id, prop.id, offer.id):
         await _close(
             session,
