@@ -28,6 +28,7 @@ from estatecrm.contacts import api as contacts_api
 from estatecrm.contacts import pages as contacts_pages
 from estatecrm.db.session import create_engine, create_sessionmaker
 from estatecrm.errors import CRMError
+from estatecrm.maintenance import api as maintenance_api
 from estatecrm.offers import api as offers_api
 from estatecrm.offers import pages as offers_pages
 from estatecrm.ops import metrics as ops_metrics
@@ -66,6 +67,7 @@ ROUTERS = [
     tenancies_api.router,
     tenancies_pages.router,
     sales_api.router,
+    maintenance_api.router,
 ]
 
 
