@@ -28,6 +28,7 @@ from estatecrm.offers.schemas import (
     OfferWithdraw,
 )
 from estatecrm.properties import service as property_service
+from estatecrm.sales import repository as sale_repository
 from estatecrm.tenancies import repository as tenancy_repository
 from estatecrm.web.forms import FormInvalid, crm_error_field, pence_field, read_form
 from estatecrm.web.forms import validate as validate_form
@@ -146,6 +147,7 @@ async def _detail(
         "errors": errors or {},
         "values": values or {},
         "tenancy_id": await tenancy_repository.for_offer(session, user.agency_id, offer_id),
+        "sale_id": await sale_repository.for_offer(session, user.agency_id, offer_id),
     }
     return render(request, "offers/detail.html", context, status_code=status_code)
 

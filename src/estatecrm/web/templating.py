@@ -77,5 +77,7 @@ NAV_LINKS: list[tuple[str, str]] = [
     ("/diary", "Diary"),
     ("/offers", "Offers"),
     ("/tenancies", "Tenancies"),
+    ("/sales", "Sales"),
+    ("/maintenance", "Maintenance"),
 ]
 templates.env.globals["nav_links"] = NAV_LINKS
