@@ -28,12 +28,20 @@ from estatecrm.contacts import api as contacts_api
 from estatecrm.contacts import pages as contacts_pages
 from estatecrm.db.session import create_engine, create_sessionmaker
 from estatecrm.errors import CRMError
+from estatecrm.maintenance import api as maintenance_api
+from estatecrm.maintenance import pages as maintenance_pages
+from estatecrm.offers import api as offers_api
+from estatecrm.offers import pages as offers_pages
 from estatecrm.ops import metrics as ops_metrics
 from estatecrm.ops import stack as ops_stack
 from estatecrm.properties import api as properties_api
 from estatecrm.properties import pages as properties_pages
+from estatecrm.sales import api as sales_api
+from estatecrm.sales import pages as sales_pages
 from estatecrm.tasks import api as tasks_api
 from estatecrm.tasks import pages as tasks_pages
+from estatecrm.tenancies import api as tenancies_api
+from estatecrm.tenancies import pages as tenancies_pages
 from estatecrm.viewings import api as viewings_api
 from estatecrm.viewings import pages as viewings_pages
 from estatecrm.web.templating import STATIC_DIR, is_htmx, render
@@ -56,6 +64,14 @@ ROUTERS = [
     viewings_api.router,
     viewings_api.feed_router,
     viewings_pages.router,
+    offers_api.router,
+    offers_pages.router,
+    tenancies_api.router,
+    tenancies_pages.router,
+    sales_api.router,
+    sales_pages.router,
+    maintenance_api.router,
+    maintenance_pages.router,
 ]
 
 

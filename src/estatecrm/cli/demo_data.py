@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from estatecrm.auth import service as auth_service
 from estatecrm.auth.models import Agency, Role, User
-from estatecrm.cli import demo_contacts
+from estatecrm.cli import demo_backoffice, demo_contacts
 from estatecrm.compliance import demo as compliance_demo
 from estatecrm.db.registry import Model
 from estatecrm.kit.clock import utcnow
@@ -365,4 +365,4 @@ async def property_count(session: AsyncSession, agency_id: int) -> int:
 
 # Later features add their demo records here: async (session, agency, users, rng) -> None.
 # Contacts first: owners and applicants; then certificates and tasks.
-EXTRA_SEEDERS: list[Any] = [demo_contacts.seed, compliance_demo.seed]
+EXTRA_SEEDERS: list[Any] = [demo_contacts.seed, compliance_demo.seed, demo_backoffice.seed]

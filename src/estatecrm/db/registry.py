@@ -6,9 +6,13 @@ from estatecrm.auth import models as auth_models
 from estatecrm.compliance import models as compliance_models
 from estatecrm.contacts import models as contact_models
 from estatecrm.db.base import Model
+from estatecrm.maintenance import models as maintenance_models
+from estatecrm.offers import models as offer_models
 from estatecrm.ops import models as ops_models
 from estatecrm.properties import models as property_models
+from estatecrm.sales import models as sale_models
 from estatecrm.tasks import models as task_models
+from estatecrm.tenancies import models as tenancy_models
 from estatecrm.viewings import models as viewing_models
 
 __all__ = [
@@ -18,8 +22,12 @@ __all__ = [
     "auth_models",
     "compliance_models",
     "contact_models",
+    "maintenance_models",
+    "offer_models",
     "ops_models",
     "property_models",
+    "sale_models",
     "task_models",
+    "tenancy_models",
     "viewing_models",
 ]

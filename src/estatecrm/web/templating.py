@@ -75,5 +75,9 @@ NAV_LINKS: list[tuple[str, str]] = [
     ("/contacts", "Contacts"),
     ("/applicants", "Applicants"),
     ("/diary", "Diary"),
+    ("/offers", "Offers"),
+    ("/tenancies", "Tenancies"),
+    ("/sales", "Sales"),
+    ("/maintenance", "Maintenance"),
 ]
 templates.env.globals["nav_links"] = NAV_LINKS

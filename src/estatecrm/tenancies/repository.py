@@ -1,0 +1,195 @@
+"""Queries over tenancies and right-to-rent checks; the only place that builds their SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from estatecrm.properties.models import Property
+from estatecrm.tenancies.models import RightToRentCheck, Tenancy, TenancyStatus, TenancyTenant
+from estatecrm.tenancies.rules import PROTECTION_DAYS
+from estatecrm.tenancies.schemas import TenancyFilters
+
+
+async def get(session: AsyncSession, agency_id: int, tenancy_id: int) -> Tenancy | None:
+    """A tenancy of this agency, or None (also for another agency's)."""
+    return await session.scalar(
+        select(Tenancy).where(Tenancy.agency_id == agency_id, Tenancy.id == tenancy_id)
+    )
+
+
+async def get_many(session: AsyncSession, agency_id: int, ids: Sequence[int]) -> dict[int, Tenancy]:
+    """Tenancies by id in one query (task links)."""
+    if not ids:
+        return {}
+    rows = await session.scalars(
+        select(Tenancy).where(Tenancy.agency_id == agency_id, Tenancy.id.in_(set(ids)))
+    )
+    return {t.id: t for t in rows}
+
+
+async def for_offer(session: AsyncSession, agency_id: int, offer_id: int) -> int | None:
+    """The tenancy made from an offer, if any."""
+    return await session.scalar(
+        select(Tenancy.id)
+        .where(Tenancy.agency_id == agency_id, Tenancy.offer_id == offer_id)
+        .limit(1)
+    )
+
+
+def overdue_condition(on_date: date) -> ColumnElement[bool]:
+    """Deposits received, not protected, past the 30-day deadline on `on_date`."""
+    return (
+        Tenancy.deposit_received_date.is_not(None)
+        & Tenancy.deposit_protected_date.is_(None)
+        & (Tenancy.deposit_received_date < on_date - timedelta(days=PROTECTION_DAYS))
+        & (Tenancy.status != TenancyStatus.ended)
+    )
+
+
+def _conditions(agency_id: int, f: TenancyFilters, on_date: date) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = [Tenancy.agency_id == agency_id]
+    if f.status is not None:
+        conds.append(Tenancy.status == f.status)
+    if f.property_id is not None:
+        conds.append(Tenancy.property_id == f.property_id)
+    if f.contact_id is not None:
+        tenant_of = select(TenancyTenant.tenancy_id).where(
+            TenancyTenant.agency_id == agency_id, TenancyTenant.contact_id == f.contact_id
+        )
+        conds.append(or_(Tenancy.landlord_contact_id == f.contact_id, Tenancy.id.in_(tenant_of)))
+    if f.deposit_overdue is True:
+        conds.append(overdue_condition(on_date))
+    elif f.deposit_overdue is False:
+        conds.append(~overdue_condition(on_date))
+    return conds
+
+
+async def search(
+    session: AsyncSession,
+    agency_id: int,
+    filters: TenancyFilters,
+    on_date: date,
+    *,
+    limit: int,
+    offset: int,
+) -> tuple[list[tuple[Tenancy, Property]], int]:
+    """A page of tenancies (latest start first) with their properties, and the total."""
+    conds = _conditions(agency_id, filters, on_date)
+    rows = await session.execute(
+        select(Tenancy, Property)
+        .join(Property, Property.id == Tenancy.property_id)
+        .where(*conds)
+        .order_by(Tenancy.start_date.desc(), Tenancy.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    total = await session.scalar(select(func.count(Tenancy.id)).where(*conds))
+    return [(t, p) for t, p in rows.tuples()], int(total or 0)
+
+
+async def add(session: AsyncSession, tenancy: Tenancy) -> Tenancy:
+    """Insert a tenancy."""
+    session.add(tenancy)
+    await session.flush()
+    return tenancy
+
+
+async def set_tenants(session: AsyncSession, tenancy: Tenancy, contact_ids: Sequence[int]) -> None:
+    """Replace the tenancy's tenant index rows."""
+    await session.execute(delete(TenancyTenant).where(TenancyTenant.tenancy_id == tenancy.id))
+    for contact_id in dict.fromkeys(contact_ids):
+        session.add(
+            TenancyTenant(agency_id=tenancy.agency_id, tenancy_id=tenancy.id, contact_id=contact_id)
+        )
+    await session.flush()
+
+
+async def checks(
+    session: AsyncSession, agency_id: int, tenancy_id: int
+) -> Sequence[RightToRentCheck]:
+    """A tenancy's right-to-rent checks, latest first."""
+    rows = await session.scalars(
+        select(RightToRentCheck)
+        .where(RightToRentCheck.agency_id == agency_id, RightToRentCheck.tenancy_id == tenancy_id)
+        .order_by(RightToRentCheck.check_date.desc(), RightToRentCheck.id.desc())
+    )
+    return rows.all()
+
+
+async def check_exists(
+    session: AsyncSession, tenancy_id: int, contact_id: int, check_date: date
+) -> bool:
+    """Whether this occupier already has a check on that day for the tenancy."""
+    found = await session.scalar(
+        select(RightToRentCheck.id).where(
+            RightToRentCheck.tenancy_id == tenancy_id,
+            RightToRentCheck.contact_id == contact_id,
+            RightToRentCheck.check_date == check_date,
+        )
+    )
+    return found is not None
+
+
+async def add_check(session: AsyncSession, check: RightToRentCheck) -> RightToRentCheck:
+    """Insert a right-to-rent check."""
+    session.add(check)
+    await session.flush()
+    return check
+
+
+async def overdue_deposits(
+    session: AsyncSession, agency_id: int, on_date: date, limit: int = 100
+) -> tuple[list[tuple[Tenancy, Property]], int]:
+    """Tenancies whose deposit is past its protection deadline, oldest first."""
+    conds = [Tenancy.agency_id == agency_id, overdue_condition(on_date)]
+    rows = await session.execute(
+        select(Tenancy, Property)
+        .join(Property, Property.id == Tenancy.property_id)
+        .where(*conds)
+        .order_by(Tenancy.deposit_received_date, Tenancy.id)
+        .limit(limit)
+    )
+    total = await session.scalar(select(func.count(Tenancy.id)).where(*conds))
+    return [(t, p) for t, p in rows.tuples()], int(total or 0)
+
+
+async def follow_ups_due(
+    session: AsyncSession, agency_id: int, on_date: date, limit: int = 100
+) -> tuple[list[tuple[RightToRentCheck, Tenancy, Property]], int]:
+    """Latest right-to-rent checks (per tenancy and occupier) whose follow-up is due."""
+    later = aliased(RightToRentCheck)
+    superseded = (
+        select(later.id)
+        .where(
+            later.tenancy_id == RightToRentCheck.tenancy_id,
+            later.contact_id == RightToRentCheck.contact_id,
+            later.check_date > RightToRentCheck.check_date,
+        )
+        .exists()
+    )
+    conds = [
+        RightToRentCheck.agency_id == agency_id,
+        RightToRentCheck.follow_up_date.is_not(None),
+        RightToRentCheck.follow_up_date <= on_date,
+        ~superseded,
+        Tenancy.status != TenancyStatus.ended,
+    ]
+    rows = await session.execute(
+        select(RightToRentCheck, Tenancy, Property)
+        .join(Tenancy, Tenancy.id == RightToRentCheck.tenancy_id)
+        .join(Property, Property.id == Tenancy.property_id)
+        .where(*conds)
+        .order_by(RightToRentCheck.follow_up_date, RightToRentCheck.id)
+        .limit(limit)
+    )
+    total = await session.scalar(
+        select(func.count(RightToRentCheck.id))
+        .join(Tenancy, Tenancy.id == RightToRentCheck.tenancy_id)
+        .where(*conds)
+    )
+    return [(c, t, p) for c, t, p in rows.tuples()], int(total or 0)
