@@ -162,3 +162,16 @@ async def test_log_level_is_honoured(make_app: Any, logs: Logs) -> None:
     async with client_for(make_app(log_level="INFO")) as c:
         loud = await c.get("/health")
     assert len(_access(logs(), loud.headers["x-request-id"])) == 1
+
+
+async def test_calendar_feed_token_is_not_logged(
+    make_app: Any, logs: Logs, admin: Any, headers: dict[str, str]
+) -> None:
+    async with client_for(make_app(log_level="INFO")) as c:
+        feed = (await c.get("/api/v1/me", headers=headers)).json()["calendar_feed_url"]
+        token = feed.rsplit("/", 1)[1].removesuffix(".ics")
+        r = await c.get(f"/calendar/{token}.ics")
+    assert r.status_code == 200
+    (line,) = _access(logs(), r.headers["x-request-id"])
+    assert line["path"] == "/calendar/{token}.ics"
+    assert token not in json.dumps(line)

@@ -99,6 +99,10 @@ def redact(value: Any, key: str | None = None) -> Any:
     return redact_text(str(value))
 
 
+# Path parameters that are secrets; requests to such routes are logged by route template.
+CREDENTIAL_PATH_PARAMS = ("{token}",)
+
+
 class RequestContextFilter(logging.Filter):
     """Stamps each record with the current request id (in the thread that logs it)."""
 
@@ -394,10 +398,15 @@ class AccessLogMiddleware:
             return
         st = state(scope)
         stats = request_stats.get()
+        path = scope.get("path")
+        route = st.get("route")
+        if isinstance(route, str) and any(p in route for p in CREDENTIAL_PATH_PARAMS):
+            # The URL itself is the credential (a private calendar feed): log the template.
+            path = route
         fields: dict[str, Any] = {
             "request_id": st.get("request_id"),
             "method": scope.get("method"),
-            "path": scope.get("path"),
+            "path": path,
             "route": st.get("route"),
             "status": status,
             "duration_ms": round(duration_ms, 2),
