@@ -295,6 +295,12 @@ async def verify_backup(
                 await _verify_postgres(settings, dump, server_url, report, reporter)
         except BackupError as exc:
             report.problems.append(str(exc))
+        except Exception as exc:
+            # A damaged dump can fail anywhere while it is restored and read back (bad pages,
+            # undecodable text); verification reports that instead of crashing.
+            report.problems.append(
+                f"the dump cannot be restored and read back: {exc.__class__.__name__}: {exc}"
+            )
     return report
 
 
