@@ -91,6 +91,19 @@ async def test_page_forms_need_the_token(raw_client: Any, session: Any, agency: 
     assert "9 Bedford Place" in detail.text
 
 
+async def test_garbage_tokens_are_refused_not_crashed_on(
+    raw_client: Any, session: Any, agency: Any
+) -> None:
+    await sign_in(raw_client, session, agency)
+    for garbage in ("é" * 40, "a.b.c", "", "x" * 5000):
+        r = await raw_client.post(
+            "/properties", data=FORM, headers={"X-CSRF-Token": garbage.encode()}
+        )
+        assert r.status_code == 403, garbage[:10]
+    r = await raw_client.post("/properties", data={**FORM, "csrf_token": "ÿ:é.sig"})
+    assert r.status_code == 403
+
+
 async def test_htmx_failure_is_a_toast(raw_client: Any, session: Any, agency: Any) -> None:
     await sign_in(raw_client, session, agency)
     r = await raw_client.post("/properties", data=FORM, headers={"HX-Request": "true"})

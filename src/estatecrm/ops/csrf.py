@@ -41,6 +41,11 @@ _PASSIVE_PREFIXES = ("/static/", "/metrics", "/health")
 ErrorResponder = Callable[..., Response]
 
 
+def _same(a: str, b: str) -> bool:
+    """Constant-time comparison that also copes with non-ASCII input (as bytes)."""
+    return hmac.compare_digest(a.encode("utf-8", "replace"), b.encode("utf-8", "replace"))
+
+
 def _binding(session_cookie: str | None) -> str:
     if not session_cookie:
         return ""
@@ -75,7 +80,7 @@ class CSRFTokens:
             nonce, sep, binding = payload.partition(":")
             if not (nonce and sep):
                 return "malformed"
-            if not hmac.compare_digest(binding, _binding(session_cookie)):
+            if not _same(binding, _binding(session_cookie)):
                 return "other_session"
             return None
         return "bad_signature"
@@ -220,7 +225,7 @@ class CSRFMiddleware:
                 reason = "missing_cookie"
             elif reason is None and not supplied:
                 reason = "missing_token"
-            elif reason is None and not hmac.compare_digest(supplied or "", cookie_token):
+            elif reason is None and not _same(supplied or "", cookie_token):
                 reason = "token_mismatch"
             if reason is not None:
                 await self._reject(scope, receive, send, reason, token)

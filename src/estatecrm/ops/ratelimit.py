@@ -110,7 +110,6 @@ class RateLimiter:
 
     def __init__(self, settings: Settings) -> None:
         self.enabled = settings.rate_limit_enabled
-        self.prefix = settings.rate_limit_key_prefix
         self.exempt = parse_networks(split_list(settings.rate_limit_exempt_ips))
         self.default = _rule("default", settings.rate_limit_default)
         self.health = _rule("health", settings.rate_limit_health)
