@@ -115,3 +115,23 @@ async def test_auth_failures_are_counted_by_reason(client: Any, session: Any, ag
     r = await client.post("/login", data={"email": "nia@agency.test", "password": PASSWORD})
     assert r.status_code == 303
     assert sample("auth_failures_total", reason="invalid_credentials") == creds + 2
+
+
+async def test_app_exports_every_metric_the_deploy_files_use(raw_client: Any) -> None:
+    """Dashboards and alert rules use only contract metrics (tests/deploy); the app exports
+    every contract metric with its type: together, nothing on a dashboard is a dead series."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from tests.deploy.contract import COUNTERS, GAUGES, HISTOGRAMS
+
+    await raw_client.get("/health")
+    families = {
+        f.name: f.type
+        for f in text_string_to_metric_families((await raw_client.get("/metrics")).text)
+    }
+    for name in COUNTERS:
+        assert families.get(name.removesuffix("_total")) == "counter", name
+    for name in GAUGES:
+        assert families.get(name) == "gauge", name
+    for name in HISTOGRAMS:
+        assert families.get(name) == "histogram", name
