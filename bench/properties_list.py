@@ -58,11 +58,16 @@ async def seed(url: str, n: int) -> tuple[float, list[int]]:
             for i, row in enumerate(rival_rows):
                 row["reference"] = f"R{i}"
             await conn.execute(insert(Property), rival_rows)
-            if engine.dialect.name == "postgresql":
-                await conn.execute(text("ANALYZE"))
-            else:
-                await conn.execute(text("ANALYZE"))
         seconds = time.perf_counter() - start
+        # What autovacuum does after a bulk load: statistics for the planner and, on
+        # PostgreSQL, the visibility map that lets counts be answered from an index alone.
+        if engine.dialect.name == "postgresql":
+            async with engine.connect() as conn:
+                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await conn.execute(text("VACUUM ANALYZE property"))
+        else:
+            async with engine.begin() as conn:
+                await conn.execute(text("ANALYZE"))
         async with engine.connect() as conn:
             ids = [
                 r[0]

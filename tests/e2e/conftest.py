@@ -105,9 +105,16 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Headless Debian Chromium driven by Playwright."""
+    """Headless Debian Chromium driven by Playwright, one per test module.
+
+    Playwright's sync API keeps an asyncio event loop running on this thread for as long as
+    it is open. A session-scoped browser would leave that loop running after the browser
+    tests, and every async test that xdist later schedules on the same worker would fail
+    with "Runner.run() cannot be called from a running event loop"; closing it at the end
+    of each module ends the loop.
+    """
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
         require_or_skip("Chromium", f"{CHROMIUM} not found (apt-get install -y chromium)")
     try:

@@ -140,7 +140,8 @@ async def search(
         _ordered(base.where(*conds), filters.sort).limit(limit).offset(offset)
     )
     total = await session.scalar(
-        select(func.count(Applicant.id))
+        select(func.count())
+        .select_from(Applicant)
         .join(Contact, Contact.id == Applicant.contact_id)
         .where(*conds)
     )
@@ -360,7 +361,7 @@ def _applicants_query(has_available: bool) -> Select[Any]:
 @lru_cache(maxsize=1)
 def _applicants_count() -> Select[Any]:
     """How many applicants match (for a page past the end, where the window count is absent)."""
-    return select(func.count(Applicant.id)).where(*_applicant_conditions())
+    return select(func.count()).select_from(Applicant).where(*_applicant_conditions())
 
 
 async def match_applicants(
@@ -424,7 +425,7 @@ def _properties_query(
     if places:
         conds.append(or_(*places))
     if count_only:
-        return select(func.count(P.id)).where(*conds)
+        return select(func.count()).select_from(P).where(*conds)
     whens: list[tuple[Any, Any]] = []
     if has_high:
         high = _param("high", BigInteger)

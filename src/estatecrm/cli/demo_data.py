@@ -358,7 +358,9 @@ async def load(session: AsyncSession, *, properties: int = 240, seed: int = 2026
 async def property_count(session: AsyncSession, agency_id: int) -> int:
     """How many properties the agency has."""
     return int(
-        await session.scalar(select(func.count(Property.id)).where(Property.agency_id == agency_id))
+        await session.scalar(
+            select(func.count()).select_from(Property).where(Property.agency_id == agency_id)
+        )
         or 0
     )
 

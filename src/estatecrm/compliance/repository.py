@@ -126,7 +126,7 @@ async def for_property(
         .limit(limit)
         .offset(offset)
     )
-    total = await session.scalar(select(func.count(Certificate.id)).where(*where))
+    total = await session.scalar(select(func.count()).select_from(Certificate).where(*where))
     return rows.all(), int(total or 0)
 
 
@@ -217,9 +217,9 @@ async def search(
         certificate_query(agency_id, filters, on_date).limit(limit).offset(offset)
     )
     total = await session.scalar(
-        select(func.count(Certificate.id)).where(
-            *certificate_conditions(agency_id, filters, on_date)
-        )
+        select(func.count())
+        .select_from(Certificate)
+        .where(*certificate_conditions(agency_id, filters, on_date))
     )
     return rows.all(), int(total or 0)
 

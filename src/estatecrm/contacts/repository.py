@@ -89,7 +89,7 @@ async def search(
         .limit(limit)
         .offset(offset)
     )
-    total = await session.scalar(select(func.count(Contact.id)).where(*conds))
+    total = await session.scalar(select(func.count()).select_from(Contact).where(*conds))
     return rows.all(), int(total or 0)
 
 

@@ -81,7 +81,7 @@ async def search(
         .limit(limit)
         .offset(offset)
     )
-    total = await session.scalar(select(func.count(MaintenanceJob.id)).where(*conds))
+    total = await session.scalar(select(func.count()).select_from(MaintenanceJob).where(*conds))
     return [(j, p) for j, p in rows.tuples()], int(total or 0)
 
 

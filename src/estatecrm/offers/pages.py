@@ -16,7 +16,6 @@ from estatecrm.applicants.schemas import ApplicantFilters
 from estatecrm.auth.deps import CurrentUser, WriterUser
 from estatecrm.auth.models import User
 from estatecrm.db.session import SessionDep
-from estatecrm.errors import CRMError
 from estatecrm.kit.pagination import DEFAULT_LIMIT
 from estatecrm.offers import repository, service
 from estatecrm.offers.models import OfferStatus
@@ -30,7 +29,7 @@ from estatecrm.offers.schemas import (
 from estatecrm.properties import service as property_service
 from estatecrm.sales import repository as sale_repository
 from estatecrm.tenancies import repository as tenancy_repository
-from estatecrm.web.forms import FormInvalid, crm_error_field, pence_field, read_form
+from estatecrm.web.forms import FormInvalid, attempt, pence_field, read_form
 from estatecrm.web.forms import validate as validate_form
 from estatecrm.web.templating import render
 
@@ -103,28 +102,26 @@ async def offer_create(request: Request, session: SessionDep, user: WriterUser) 
     """Submit the "Record an offer" form."""
     data = await read_form(request)
     values = dict(data)
-    errors: dict[str, str] = {}
-    pence_field(values, "amount", "amount_pence", errors)
-    try:
-        async with session.begin_nested():
-            body = validate_form(OfferCreate, values, {"amount_pence": "amount"})
-            if errors:
-                raise FormInvalid(errors)
-            offer = await service.create(session, user, body)
-    except FormInvalid as exc:
-        errors = {**errors, **exc.errors}
-    except CRMError as exc:
-        if exc.status_code == 404:
-            raise
-        errors = crm_error_field(exc)
-    else:
+    found: dict[str, str] = {}
+    pence_field(values, "amount", "amount_pence", found)
+
+    async def run() -> Any:
+        body = validate_form(OfferCreate, values, {"amount_pence": "amount"})
+        if found:
+            raise FormInvalid(found)
+        return await service.create(session, user, body)
+
+    offer, errors, status = await attempt(
+        session, run, errors=found, aliases={"amount_pence": "amount"}
+    )
+    if offer is not None:
         return RedirectResponse(f"/offers/{offer.id}", status_code=303)
     context = {
         "values": data,
         "errors": errors,
         **await _form_context(session, user, _int(data.get("property_id"))),
     }
-    return render(request, "offers/form.html", context, status_code=422)
+    return render(request, "offers/form.html", context, status_code=status)
 
 
 async def _detail(
@@ -171,27 +168,21 @@ async def _act(
 ) -> Response:
     data = await read_form(request)
     values = dict(data)
-    errors: dict[str, str] = {}
+    found: dict[str, str] = {}
     if "counter_amount" in values:
-        pence_field(values, "counter_amount", "counter_amount_pence", errors)
-    try:
-        async with session.begin_nested():
-            if schema is None:
-                await action(session, user, offer_id)
-            else:
-                body = validate_form(schema, values, aliases)
-                if errors:
-                    raise FormInvalid(errors)
-                await action(session, user, offer_id, body)
-    except FormInvalid as exc:
-        errors = {**errors, **exc.errors}
-        status = 422
-    except CRMError as exc:
-        if exc.status_code == 404:
-            raise
-        errors = crm_error_field(exc, "action")
-        status = exc.status_code
-    else:
+        pence_field(values, "counter_amount", "counter_amount_pence", found)
+
+    async def run() -> None:
+        if schema is None:
+            await action(session, user, offer_id)
+        else:
+            body = validate_form(schema, values, aliases)
+            if found:
+                raise FormInvalid(found)
+            await action(session, user, offer_id, body)
+
+    _, errors, status = await attempt(session, run, errors=found, default_field="action")
+    if not errors:
         return RedirectResponse(f"/offers/{offer_id}", status_code=303)
     return await _detail(
         request, session, user, offer_id, errors=errors, values=data, status_code=status

@@ -75,7 +75,10 @@ async def search(
         .offset(offset)
     )
     total = await session.scalar(
-        select(func.count(Offer.id)).join(Property, Property.id == Offer.property_id).where(*conds)
+        select(func.count())
+        .select_from(Offer)
+        .join(Property, Property.id == Offer.property_id)
+        .where(*conds)
     )
     return [(o, p, c) for o, p, c in rows.tuples()], int(total or 0)
 

@@ -103,7 +103,7 @@ async def search(
     rows = await session.scalars(
         _ordered(select(Property).where(*conds), filters.sort).limit(limit).offset(offset)
     )
-    total = await session.scalar(select(func.count(Property.id)).where(*conds))
+    total = await session.scalar(select(func.count()).select_from(Property).where(*conds))
     return rows.all(), int(total or 0)
 
 

@@ -14,7 +14,7 @@ from estatecrm.activity import service as activity_service
 from estatecrm.auth.deps import CurrentUser, WriterUser
 from estatecrm.auth.models import User
 from estatecrm.db.session import SessionDep
-from estatecrm.errors import CRMError, NotFound
+from estatecrm.errors import NotFound
 from estatecrm.kit.clock import today_london
 from estatecrm.kit.pagination import DEFAULT_LIMIT
 from estatecrm.properties import service as property_service
@@ -27,7 +27,7 @@ from estatecrm.sales.schemas import (
     SaleFilters,
     SaleUpdate,
 )
-from estatecrm.web.forms import FormInvalid, crm_error_field, read_form
+from estatecrm.web.forms import attempt, read_form
 from estatecrm.web.forms import validate as validate_form
 from estatecrm.web.templating import render
 
@@ -106,19 +106,12 @@ async def _act(
     call: Any,
 ) -> Response:
     data = await read_form(request)
-    status = 422
-    errors: dict[str, str] = {}
-    try:
-        async with session.begin_nested():
-            await call(validate_form(schema, data))
-    except FormInvalid as exc:
-        errors = exc.errors
-    except CRMError as exc:
-        if exc.status_code == 404:
-            raise
-        errors = crm_error_field(exc, "action")
-        status = exc.status_code
-    else:
+
+    async def run() -> None:
+        await call(validate_form(schema, data))
+
+    _, errors, status = await attempt(session, run, default_field="action")
+    if not errors:
         return RedirectResponse(f"/sales/{sale_id}", status_code=303)
     return await _detail(
         request, session, user, sale_id, errors=errors, values=data, form=form, status_code=status

@@ -60,7 +60,7 @@ async def search(
         .limit(limit)
         .offset(offset)
     )
-    total = await session.scalar(select(func.count(Sale.id)).where(*conds))
+    total = await session.scalar(select(func.count()).select_from(Sale).where(*conds))
     return [(s, p) for s, p in rows.tuples()], int(total or 0)
 
 

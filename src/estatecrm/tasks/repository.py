@@ -130,7 +130,7 @@ async def search(
     rows = await session.scalars(
         _ordered(select(Task).where(*conds), filters.sort).limit(limit).offset(offset)
     )
-    total = await session.scalar(select(func.count(Task.id)).where(*conds))
+    total = await session.scalar(select(func.count()).select_from(Task).where(*conds))
     return rows.all(), int(total or 0)
 
 
@@ -139,6 +139,8 @@ async def count_open(
 ) -> tuple[int, int]:
     """How many open tasks a user has, and how many of them are overdue."""
     base = (Task.agency_id == agency_id, Task.assignee_id == user_id, Task.done == false())
-    open_count = await session.scalar(select(func.count(Task.id)).where(*base))
-    overdue = await session.scalar(select(func.count(Task.id)).where(*base, Task.due_date < today))
+    open_count = await session.scalar(select(func.count()).select_from(Task).where(*base))
+    overdue = await session.scalar(
+        select(func.count()).select_from(Task).where(*base, Task.due_date < today)
+    )
     return int(open_count or 0), int(overdue or 0)

@@ -17,7 +17,6 @@ from estatecrm.contacts import repository as contact_repository
 from estatecrm.contacts import service as contact_service
 from estatecrm.contacts.schemas import ContactFilters
 from estatecrm.db.session import SessionDep
-from estatecrm.errors import CRMError
 from estatecrm.kit.clock import today_london
 from estatecrm.kit.pagination import DEFAULT_LIMIT
 from estatecrm.offers import service as offer_service
@@ -33,7 +32,7 @@ from estatecrm.tenancies.schemas import (
     TenancyFilters,
     TenancyUpdate,
 )
-from estatecrm.web.forms import FormInvalid, crm_error_field, pence_field, read_form
+from estatecrm.web.forms import FormInvalid, attempt, pence_field, read_form
 from estatecrm.web.forms import validate as validate_form
 from estatecrm.web.templating import render
 
@@ -137,29 +136,24 @@ async def tenancy_create(request: Request, session: SessionDep, user: WriterUser
     values = dict(data)
     if isinstance(values.get("tenant_contact_ids"), str):
         values["tenant_contact_ids"] = [values["tenant_contact_ids"]]
-    errors: dict[str, str] = {}
-    _money(values, errors)
-    try:
-        async with session.begin_nested():
-            body = validate_form(TenancyCreate, values, ALIASES)
-            if errors:
-                raise FormInvalid(errors)
-            tenancy = await service.create(session, user, body)
-    except FormInvalid as exc:
-        errors = {**errors, **exc.errors}
-    except CRMError as exc:
-        if exc.status_code == 404:
-            raise
-        errors = crm_error_field(exc)
-        errors = {ALIASES.get(k, k): v for k, v in errors.items()}
-    else:
+    found: dict[str, str] = {}
+    _money(values, found)
+
+    async def run() -> Any:
+        body = validate_form(TenancyCreate, values, ALIASES)
+        if found:
+            raise FormInvalid(found)
+        return await service.create(session, user, body)
+
+    tenancy, errors, status = await attempt(session, run, errors=found, aliases=ALIASES)
+    if tenancy is not None:
         return RedirectResponse(f"/tenancies/{tenancy.id}", status_code=303)
     context = await _form_context(session, user, data)
     return render(
         request,
         "tenancies/form.html",
         {"values": data, "errors": errors, **context},
-        status_code=422,
+        status_code=status,
     )
 
 
@@ -230,24 +224,20 @@ async def _act(
     call: Any,
 ) -> Response:
     data = await read_form(request)
-    values = {k: v for k, v in data.items()}
-    errors: dict[str, str] = {}
-    _money(values, errors)
-    status = 422
-    try:
-        async with session.begin_nested():
-            body = validate_form(schema, values, ALIASES)
-            if errors:
-                raise FormInvalid(errors)
-            await call(body)
-    except FormInvalid as exc:
-        errors = {**errors, **exc.errors}
-    except CRMError as exc:
-        if exc.status_code == 404:
-            raise
-        errors = {ALIASES.get(k, k): v for k, v in crm_error_field(exc, "action").items()}
-        status = exc.status_code
-    else:
+    values = dict(data)
+    found: dict[str, str] = {}
+    _money(values, found)
+
+    async def run() -> None:
+        body = validate_form(schema, values, ALIASES)
+        if found:
+            raise FormInvalid(found)
+        await call(body)
+
+    _, errors, status = await attempt(
+        session, run, errors=found, default_field="action", aliases=ALIASES
+    )
+    if not errors:
         return RedirectResponse(f"/tenancies/{tenancy_id}", status_code=303)
     return await _detail(
         request,

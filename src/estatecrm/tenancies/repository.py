@@ -88,7 +88,7 @@ async def search(
         .limit(limit)
         .offset(offset)
     )
-    total = await session.scalar(select(func.count(Tenancy.id)).where(*conds))
+    total = await session.scalar(select(func.count()).select_from(Tenancy).where(*conds))
     return [(t, p) for t, p in rows.tuples()], int(total or 0)
 
 
@@ -154,7 +154,7 @@ async def overdue_deposits(
         .order_by(Tenancy.deposit_received_date, Tenancy.id)
         .limit(limit)
     )
-    total = await session.scalar(select(func.count(Tenancy.id)).where(*conds))
+    total = await session.scalar(select(func.count()).select_from(Tenancy).where(*conds))
     return [(t, p) for t, p in rows.tuples()], int(total or 0)
 
 
@@ -188,7 +188,8 @@ async def follow_ups_due(
         .limit(limit)
     )
     total = await session.scalar(
-        select(func.count(RightToRentCheck.id))
+        select(func.count())
+        .select_from(RightToRentCheck)
         .join(Tenancy, Tenancy.id == RightToRentCheck.tenancy_id)
         .where(*conds)
     )

@@ -137,7 +137,7 @@ async def search(
     rows = await session.scalars(
         select(Viewing).where(*conds).order_by(*order).limit(limit).offset(offset)
     )
-    total = await session.scalar(select(func.count(Viewing.id)).where(*conds))
+    total = await session.scalar(select(func.count()).select_from(Viewing).where(*conds))
     return rows.all(), int(total or 0)
 
 
@@ -242,9 +242,9 @@ def _for_contact(agency_id: int, contact_id: int) -> ColumnElement[bool]:
 async def count_for_contact(session: AsyncSession, agency_id: int, contact_id: int) -> int:
     """How many viewings a contact has, as applicant or attendee."""
     total = await session.scalar(
-        select(func.count(Viewing.id)).where(
-            Viewing.agency_id == agency_id, _for_contact(agency_id, contact_id)
-        )
+        select(func.count())
+        .select_from(Viewing)
+        .where(Viewing.agency_id == agency_id, _for_contact(agency_id, contact_id))
     )
     return int(total or 0)
 
@@ -265,9 +265,9 @@ async def for_contact(
 async def count_for_applicant(session: AsyncSession, agency_id: int, applicant_id: int) -> int:
     """How many viewings an applicant has."""
     total = await session.scalar(
-        select(func.count(Viewing.id)).where(
-            Viewing.agency_id == agency_id, Viewing.applicant_id == applicant_id
-        )
+        select(func.count())
+        .select_from(Viewing)
+        .where(Viewing.agency_id == agency_id, Viewing.applicant_id == applicant_id)
     )
     return int(total or 0)
 

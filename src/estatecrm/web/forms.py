@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from estatecrm.errors import CRMError
 from estatecrm.kit.money import pounds_to_pence
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 
 class FormInvalid(Exception):
@@ -78,3 +80,32 @@ def pence_field(
 def crm_error_field(exc: CRMError, default: str = "__all__") -> dict[str, str]:
     """A service error shown next to the field it names (or above the form)."""
     return {exc.field or default: exc.message}
+
+
+async def attempt(
+    session: AsyncSession,
+    action: Callable[[], Awaitable[T]],
+    *,
+    errors: Mapping[str, str] | None = None,
+    default_field: str = "__all__",
+    aliases: Mapping[str, str] | None = None,
+) -> tuple[T | None, dict[str, str], int]:
+    """Run a form's action in a savepoint: `(result, {}, 200)`, or `(None, errors, status)`.
+
+    A refused form changes nothing: the savepoint is rolled back. `errors` are problems found
+    while reading the form (an amount that is not money, say); they are shown together with
+    the schema's own. A service refusal is shown next to the field it names (or
+    `default_field`) with its own status (409, 422); a missing record stays a 404.
+    """
+    aliases = aliases or {}
+    try:
+        async with session.begin_nested():
+            result = await action()
+    except FormInvalid as exc:
+        return None, {**(errors or {}), **exc.errors}, 422
+    except CRMError as exc:
+        if exc.status_code == 404:
+            raise
+        found = crm_error_field(exc, default_field)
+        return None, {aliases.get(k, k): v for k, v in found.items()}, exc.status_code
+    return result, {}, 200
