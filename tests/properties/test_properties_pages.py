@@ -68,6 +68,19 @@ async def test_status_conflict_shown_on_status_field(
     assert 'id="status-error"' in r.text and "not a status for letting" in r.text
 
 
+async def test_duplicate_reference_is_a_409_shown_on_the_field(
+    client: Any, session: Any, agency: Any
+) -> None:
+    user = await _sign_in(client, session, agency)
+    await make_property(session, user, reference="SOU-0001")
+    before = await session.scalar(select(func.count()).select_from(Property))
+    r = await client.post("/properties", data={**FORM, "reference": "SOU-0001"})
+    assert r.status_code == 409
+    assert 'id="reference-error"' in r.text and "already used" in r.text
+    assert 'value="7 Bedford Place"' in r.text  # what was typed is kept
+    assert await session.scalar(select(func.count()).select_from(Property)) == before
+
+
 async def test_edit_property(client: Any, session: Any, agency: Any) -> None:
     user = await _sign_in(client, session, agency)
     prop = await make_property(session, user)

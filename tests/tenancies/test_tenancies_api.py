@@ -368,3 +368,48 @@ async def test_tenant_isolation(
         headers=other_headers,
     )
     assert r.status_code == 422
+
+
+async def test_deleting_a_property_removes_the_tasks_rules_made_for_it(
+    client: Any, session: Any, admin: Any, headers: Any, other_headers: Any
+) -> None:
+    """Renewal and deposit tasks of a deleted property would sit open for ever; a task a
+    person wrote stays (linked to a deleted record), and another property's tasks stay."""
+    prop, offer = await _accepted_offer(client, session, admin, headers)
+    r = await client.post(
+        f"/api/v1/offers/{offer['id']}/tenancy",
+        params={"on": ON},
+        json={"deposit_pence": 138_461, "deposit_received_date": "2026-05-20"},
+        headers=headers,
+    )
+    assert r.status_code == 201, r.text
+    tenancy_id = r.json()["id"]
+    await _certs(session, admin, await session.merge(prop))
+    other = await make_property(session, admin, address_line1="1 Other Street")
+    await make_certificate(session, admin, other, type="gas_safety", issued_date="2026-05-01")
+    manual = await client.post(
+        "/api/v1/tasks",
+        json={"title": "Call the landlord", "entity_type": "property", "entity_id": prop.id},
+        headers=headers,
+    )
+    assert manual.status_code == 201, manual.text
+
+    async def open_rule_keys() -> set[str]:
+        rows = await session.scalars(select(Task.rule_key).where(Task.open_rule_key.is_not(None)))
+        return {k for k in rows if k}
+
+    before = await open_rule_keys()
+    assert f"deposit-protection:{tenancy_id}" in before
+    assert f"certificate-renewal:{prop.id}:gas_safety" in before
+    # Another agency cannot delete it (and nothing of it is touched).
+    assert (
+        await client.delete(f"/api/v1/properties/{prop.id}", headers=other_headers)
+    ).status_code == 404
+    assert await open_rule_keys() == before
+
+    assert (
+        await client.delete(f"/api/v1/properties/{prop.id}", headers=headers)
+    ).status_code == 204
+    assert await open_rule_keys() == {f"certificate-renewal:{other.id}:gas_safety"}
+    kept = await client.get(f"/api/v1/tasks/{manual.json()['id']}", headers=headers)
+    assert kept.status_code == 200 and kept.json()["title"] == "Call the landlord"

@@ -31,8 +31,13 @@ from estatecrm.kit.pagination import DEFAULT_LIMIT
 from estatecrm.properties.models import MarketingType, PropertyType
 from estatecrm.viewings import service as viewing_service
 from estatecrm.viewings.schemas import ViewingFilters
-from estatecrm.web.forms import FormInvalid, crm_error_field, errors_from, pence_field, read_form
-from estatecrm.web.forms import validate as validate_form
+from estatecrm.web.forms import (
+    attempt,
+    errors_from,
+    pence_field,
+    read_form,
+    validate_read,
+)
 from estatecrm.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -178,31 +183,19 @@ async def _save(
     request: Request, session: SessionDep, user: Any, applicant: Applicant | None
 ) -> Response:
     data = await read_form(request)
-    errors: dict[str, str] = {}
-    values = _form_to_values(data, errors)
+    found: dict[str, str] = {}
+    values = _form_to_values(data, found)
     aliases = {"min_price_pence": "min_price", "max_price_pence": "max_price"}
-    try:
-        async with session.begin_nested():
-            if applicant is None:
-                new = validate_form(ApplicantCreate, values, aliases)
-                if errors:
-                    raise FormInvalid(errors)
-                saved = await service.create(session, user, new)
-            else:
-                replace = validate_form(ApplicantReplace, values, aliases)
-                if errors:
-                    raise FormInvalid(errors)
-                saved = await service.update(session, user, applicant.id, replace)
-    except FormInvalid as exc:
-        errors = {**exc.errors, **errors}
-    except CRMError as exc:
-        if exc.status_code == 404:
-            raise
-        errors = crm_error_field(exc)
-        for api_name, form_name in aliases.items():
-            if api_name in errors:
-                errors[form_name] = errors.pop(api_name)
-    else:
+
+    async def run() -> Applicant:
+        if applicant is None:
+            new = validate_read(ApplicantCreate, values, aliases, found)
+            return await service.create(session, user, new)
+        replace = validate_read(ApplicantReplace, values, aliases, found)
+        return await service.update(session, user, applicant.id, replace)
+
+    saved, errors, status = await attempt(session, run, errors=found, aliases=aliases)
+    if saved is not None:
         return RedirectResponse(f"/applicants/{saved.id}", status_code=303)
     shown = {
         **data,
@@ -217,7 +210,7 @@ async def _save(
         "contact_label": await _contact_label(session, user, data.get("contact_id")),
         **await _form_context(session, user),
     }
-    return render(request, "applicants/form.html", context, status_code=422)
+    return render(request, "applicants/form.html", context, status_code=status)
 
 
 @router.post("/applicants", response_class=HTMLResponse)

@@ -68,6 +68,16 @@ async def get(session: AsyncSession, agency_id: int, certificate_id: int) -> Cer
     )
 
 
+async def ids_of_property(session: AsyncSession, agency_id: int, property_id: int) -> list[int]:
+    """The ids of a property's certificate records (task links)."""
+    rows = await session.scalars(
+        select(Certificate.id).where(
+            Certificate.agency_id == agency_id, Certificate.property_id == property_id
+        )
+    )
+    return list(rows)
+
+
 async def get_many(
     session: AsyncSession, agency_id: int, ids: Sequence[int]
 ) -> dict[int, Certificate]:

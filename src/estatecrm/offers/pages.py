@@ -29,8 +29,7 @@ from estatecrm.offers.schemas import (
 from estatecrm.properties import service as property_service
 from estatecrm.sales import repository as sale_repository
 from estatecrm.tenancies import repository as tenancy_repository
-from estatecrm.web.forms import FormInvalid, attempt, pence_field, read_form
-from estatecrm.web.forms import validate as validate_form
+from estatecrm.web.forms import attempt, pence_field, read_form, validate_read
 from estatecrm.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -106,9 +105,7 @@ async def offer_create(request: Request, session: SessionDep, user: WriterUser) 
     pence_field(values, "amount", "amount_pence", found)
 
     async def run() -> Any:
-        body = validate_form(OfferCreate, values, {"amount_pence": "amount"})
-        if found:
-            raise FormInvalid(found)
+        body = validate_read(OfferCreate, values, {"amount_pence": "amount"}, found)
         return await service.create(session, user, body)
 
     offer, errors, status = await attempt(
@@ -176,9 +173,7 @@ async def _act(
         if schema is None:
             await action(session, user, offer_id)
         else:
-            body = validate_form(schema, values, aliases)
-            if found:
-                raise FormInvalid(found)
+            body = validate_read(schema, values, aliases, found)
             await action(session, user, offer_id, body)
 
     _, errors, status = await attempt(session, run, errors=found, default_field="action")

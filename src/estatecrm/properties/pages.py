@@ -16,7 +16,6 @@ from estatecrm.auth.deps import CurrentUser, ManagerUser, WriterUser
 from estatecrm.contacts import service as contact_service
 from estatecrm.contacts.pages import contact_label
 from estatecrm.db.session import SessionDep
-from estatecrm.errors import CRMError
 from estatecrm.kit.pagination import DEFAULT_LIMIT
 from estatecrm.properties import repository, service
 from estatecrm.properties.models import (
@@ -30,8 +29,13 @@ from estatecrm.properties.models import (
 from estatecrm.properties.schemas import PropertyCreate, PropertyFilters, PropertyReplace
 from estatecrm.viewings import service as viewing_service
 from estatecrm.viewings.schemas import ViewingFilters
-from estatecrm.web.forms import FormInvalid, crm_error_field, errors_from, pence_field, read_form
-from estatecrm.web.forms import validate as validate_form
+from estatecrm.web.forms import (
+    attempt,
+    errors_from,
+    pence_field,
+    read_form,
+    validate_read,
+)
 from estatecrm.web.templating import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
@@ -154,28 +158,19 @@ async def _save(
     request: Request, session: SessionDep, user: Any, prop: Property | None
 ) -> Response:
     data = await read_form(request)
-    errors: dict[str, str] = {}
-    values = _form_to_values(data, errors)
-    try:
-        aliases = {"price_pence": "price"}
-        async with session.begin_nested():
-            if prop is None:
-                new = validate_form(PropertyCreate, values, aliases)
-                if errors:
-                    raise FormInvalid(errors)
-                saved = await service.create(session, user, new)
-            else:
-                replace = validate_form(PropertyReplace, values, aliases)
-                if errors:
-                    raise FormInvalid(errors)
-                saved = await service.update(session, user, prop.id, replace)
-    except FormInvalid as exc:
-        errors = {**exc.errors, **errors}
-    except CRMError as exc:
-        if exc.status_code == 404:
-            raise
-        errors = crm_error_field(exc)
-    else:
+    found: dict[str, str] = {}
+    values = _form_to_values(data, found)
+    aliases = {"price_pence": "price"}
+
+    async def run() -> Property:
+        if prop is None:
+            new = validate_read(PropertyCreate, values, aliases, found)
+            return await service.create(session, user, new)
+        replace = validate_read(PropertyReplace, values, aliases, found)
+        return await service.update(session, user, prop.id, replace)
+
+    saved, errors, status = await attempt(session, run, errors=found, aliases=aliases)
+    if saved is not None:
         return RedirectResponse(f"/properties/{saved.id}", status_code=303)
     context = {
         "values": data,
@@ -185,7 +180,7 @@ async def _save(
         "owner_label": await _owner_label(session, user, data.get("owner_contact_id")),
         **await _form_context(session, user),
     }
-    return render(request, "properties/form.html", context, status_code=422)
+    return render(request, "properties/form.html", context, status_code=status)
 
 
 @router.post("/properties", response_class=HTMLResponse)

@@ -32,6 +32,7 @@ from estatecrm.properties.schemas import (
     PropertyReplace,
     PropertyUpdate,
 )
+from estatecrm.tasks import service as task_service
 
 ENTITY = "property"
 TRACKED = [
@@ -325,6 +326,9 @@ async def delete(session: AsyncSession, user: User, property_id: int) -> None:
     """Remove a property (managers and admins)."""
     prop = await get(session, user, property_id)
     summary = f"Deleted {prop.address_line1}, {prop.city} ({prop.reference})"
+    await task_service.remove_rule_tasks_of_property(
+        session, agency_id=user.agency_id, property_id=prop.id, actor_user_id=user.id
+    )
     await repository.delete(session, prop)
     await activity.record(
         session,

@@ -26,13 +26,16 @@ class LinkType:
 
     The repository module must offer `get(session, agency_id, id)` and
     `get_many(session, agency_id, ids) -> {id: row}`; it is imported on first use so that
-    features can link to each other without import cycles.
+    features can link to each other without import cycles. Records that belong to a
+    property name the repository function that lists a property's ids (`property_ids`), so
+    that deleting the property can clear the tasks rules made for them.
     """
 
     name: str
     repository: str
     href: str
     describe: Callable[[Any], str]
+    property_ids: str | None = None
 
     def module(self) -> Any:
         """The repository module."""
@@ -49,13 +52,26 @@ class LinkType:
         result: dict[int, Any] = await self.module().get_many(session, agency_id, ids)
         return result
 
+    async def ids_on_property(
+        self, session: AsyncSession, agency_id: int, property_id: int
+    ) -> list[int]:
+        """The ids of this kind of record that belong to a property (none if it has none)."""
+        if self.property_ids is None:
+            return []
+        lookup = getattr(self.module(), self.property_ids)
+        return list(await lookup(session, agency_id, property_id))
+
 
 LINK_TYPES: dict[str, LinkType] = {
     "property": LinkType(
         "property", "estatecrm.properties.repository", "/properties/{id}", _property_label
     ),
     "certificate": LinkType(
-        "certificate", "estatecrm.compliance.repository", "/certificates/{id}", _certificate_label
+        "certificate",
+        "estatecrm.compliance.repository",
+        "/certificates/{id}",
+        _certificate_label,
+        property_ids="ids_of_property",
     ),
 }
 

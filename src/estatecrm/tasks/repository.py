@@ -42,6 +42,23 @@ async def open_by_rule(session: AsyncSession, agency_id: int, rule_key: str) -> 
     )
 
 
+async def open_rule_tasks_linked(
+    session: AsyncSession, agency_id: int, entity_type: str, entity_ids: Sequence[int]
+) -> Sequence[Task]:
+    """The open tasks rules made for these records."""
+    if not entity_ids:
+        return []
+    rows = await session.scalars(
+        select(Task).where(
+            Task.agency_id == agency_id,
+            Task.open_rule_key.is_not(None),
+            Task.entity_type == entity_type,
+            Task.entity_id.in_(set(entity_ids)),
+        )
+    )
+    return rows.all()
+
+
 async def latest_done_by_rule(session: AsyncSession, agency_id: int, rule_key: str) -> Task | None:
     """The most recently completed task a rule made."""
     return await session.scalar(

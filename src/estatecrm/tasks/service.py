@@ -404,6 +404,38 @@ async def cancel_rule_task(
     )
 
 
+async def remove_rule_tasks_of_property(
+    session: AsyncSession, *, agency_id: int, property_id: int, actor_user_id: int | None
+) -> int:
+    """Before a property is deleted: remove the open tasks rules made for it and its records.
+
+    Renewing a certificate or protecting the deposit of a property that is gone is nothing
+    anyone can do; those tasks would sit open for ever. Tasks people wrote themselves stay,
+    shown as linked to a deleted record. Returns how many were removed.
+    """
+    linked: dict[str, list[int]] = {"property": [property_id]}
+    for kind in LINK_TYPES.values():
+        ids = await kind.ids_on_property(session, agency_id, property_id)
+        if ids:
+            linked.setdefault(kind.name, []).extend(ids)
+    removed = 0
+    for entity_type, ids in linked.items():
+        for task in await repository.open_rule_tasks_linked(session, agency_id, entity_type, ids):
+            task_id, title = task.id, task.title
+            await repository.delete(session, task)
+            await activity.record(
+                session,
+                agency_id=agency_id,
+                actor_user_id=actor_user_id,
+                entity_type=ENTITY,
+                entity_id=task_id,
+                action="deleted",
+                summary=f"Removed automatically (its property was deleted): {title}",
+            )
+            removed += 1
+    return removed
+
+
 async def open_counts(
     session: AsyncSession, user: User, today: date | None = None
 ) -> tuple[int, int]:

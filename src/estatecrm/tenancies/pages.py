@@ -32,8 +32,7 @@ from estatecrm.tenancies.schemas import (
     TenancyFilters,
     TenancyUpdate,
 )
-from estatecrm.web.forms import FormInvalid, attempt, pence_field, read_form
-from estatecrm.web.forms import validate as validate_form
+from estatecrm.web.forms import attempt, pence_field, read_form, validate_read
 from estatecrm.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -140,9 +139,7 @@ async def tenancy_create(request: Request, session: SessionDep, user: WriterUser
     _money(values, found)
 
     async def run() -> Any:
-        body = validate_form(TenancyCreate, values, ALIASES)
-        if found:
-            raise FormInvalid(found)
+        body = validate_read(TenancyCreate, values, ALIASES, found)
         return await service.create(session, user, body)
 
     tenancy, errors, status = await attempt(session, run, errors=found, aliases=ALIASES)
@@ -229,9 +226,7 @@ async def _act(
     _money(values, found)
 
     async def run() -> None:
-        body = validate_form(schema, values, ALIASES)
-        if found:
-            raise FormInvalid(found)
+        body = validate_read(schema, values, ALIASES, found)
         await call(body)
 
     _, errors, status = await attempt(

@@ -86,7 +86,13 @@ def _label(tenancy: Any) -> str:
 
 
 task_links.register(
-    task_links.LinkType("tenancy", "estatecrm.tenancies.repository", "/tenancies/{id}", _label)
+    task_links.LinkType(
+        "tenancy",
+        "estatecrm.tenancies.repository",
+        "/tenancies/{id}",
+        _label,
+        property_ids="ids_of_property",
+    )
 )
 
 

@@ -64,6 +64,24 @@ def validate(
         raise FormInvalid(errors_from(exc, aliases)) from exc
 
 
+def validate_read(
+    schema: type[M],
+    data: Mapping[str, Any],
+    aliases: Mapping[str, str] | None,
+    found: Mapping[str, str],
+) -> M:
+    """`validate`, also refusing the form when reading it already `found` problems.
+
+    Either way FormInvalid carries every error at once; `attempt` shows `found` over the
+    schema's message for the same field (it is the more specific one: "enter an amount in
+    pounds" rather than "field required").
+    """
+    body = validate(schema, data, aliases)
+    if found:
+        raise FormInvalid(dict(found))
+    return body
+
+
 def pence_field(
     data: dict[str, Any], form_name: str, api_name: str, errors: dict[str, str]
 ) -> None:
@@ -102,7 +120,7 @@ async def attempt(
         async with session.begin_nested():
             result = await action()
     except FormInvalid as exc:
-        return None, {**(errors or {}), **exc.errors}, 422
+        return None, {**exc.errors, **(errors or {})}, 422
     except CRMError as exc:
         if exc.status_code == 404:
             raise
