@@ -389,9 +389,14 @@ async def cancel_rule_task(
 ) -> None:
     """Remove the open task of a rule that no longer applies (its record was deleted)."""
     task = await repository.open_by_rule(session, agency_id, rule_key)
-    if task is None:
-        return
-    task_id, title = task.id, task.title
+    if task is not None:
+        await _remove_automatically(session, task, reason, actor_user_id)
+
+
+async def _remove_automatically(
+    session: AsyncSession, task: Task, reason: str, actor_user_id: int | None
+) -> None:
+    task_id, title, agency_id = task.id, task.title, task.agency_id
     await repository.delete(session, task)
     await activity.record(
         session,
@@ -421,17 +426,7 @@ async def remove_rule_tasks_of_property(
     removed = 0
     for entity_type, ids in linked.items():
         for task in await repository.open_rule_tasks_linked(session, agency_id, entity_type, ids):
-            task_id, title = task.id, task.title
-            await repository.delete(session, task)
-            await activity.record(
-                session,
-                agency_id=agency_id,
-                actor_user_id=actor_user_id,
-                entity_type=ENTITY,
-                entity_id=task_id,
-                action="deleted",
-                summary=f"Removed automatically (its property was deleted): {title}",
-            )
+            await _remove_automatically(session, task, "its property was deleted", actor_user_id)
             removed += 1
     return removed
 
