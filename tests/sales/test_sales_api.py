@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.builders import make_applicant, make_contact, make_property
+from tests.builders import PASSWORD, make_applicant, make_contact, make_property
 
 API = "/api/v1/sales"
 
@@ -118,6 +118,31 @@ async def test_fall_through_returns_property_and_keeps_history(
         f"{API}/{sale['id']}/fall-through", json={"reason": ""}, headers=headers
     )
     assert empty.status_code == 422
+
+
+async def test_a_property_with_a_sale_cannot_be_deleted(
+    client: Any, session: Any, admin: Any, headers: Any
+) -> None:
+    """The sale's records (the buyer's AML check among them) must be kept, even after the sale
+    fell through; the property page says why next to the Delete button."""
+    sale = await _agreed_sale(client, session, admin, headers)
+    await client.post(
+        f"{API}/{sale['id']}/fall-through", json={"reason": "Chain broke"}, headers=headers
+    )
+    url = f"/api/v1/properties/{sale['property_id']}"
+    refused = await client.delete(url, headers=headers)
+    assert refused.status_code == 409
+    assert refused.json()["detail"]["reasons"] == ["it has 1 sale on record"]
+    assert (await client.get(f"{API}/{sale['id']}", headers=headers)).status_code == 200
+    # The same through the page (admin session): the reason is shown by the button.
+    r = await client.post(
+        "/login", data={"email": admin.email, "password": PASSWORD}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    page = await client.post(f"/properties/{sale['property_id']}/delete")
+    assert page.status_code == 409
+    assert 'id="delete-error"' in page.text and "1 sale on record" in page.text
+    assert (await client.get(url, headers=headers)).status_code == 200
 
 
 async def test_chain_view(client: Any, session: Any, admin: Any, headers: Any) -> None:

@@ -133,3 +133,33 @@ async def test_ensure_task_is_idempotent_and_keeps_a_chosen_assignee(
         session, agency.id + 999, "deposit-protection:41"
     )
     assert other_agency_task is None
+
+
+async def test_deleting_a_property_removes_its_renewal_tasks_only(
+    client: Any, session: Any, agency: Any, admin: Any, prop: Any, headers: Any
+) -> None:
+    """Renewal tasks of a deleted property would sit open for ever; a task a person wrote
+    stays (shown as linked to a deleted record), and another property's tasks stay."""
+    await make_certificate(session, admin, prop, issued_date=date(2026, 5, 1))
+    await make_certificate(session, admin, prop, type="eicr", issued_date=date(2022, 1, 10))
+    other = await make_property(session, admin, address_line1="1 Other Street")
+    await make_certificate(session, admin, other, issued_date=date(2026, 5, 1))
+    manual = await client.post(
+        "/api/v1/tasks",
+        json={"title": "Call the landlord", "entity_type": "property", "entity_id": prop.id},
+        headers=headers,
+    )
+    assert manual.status_code == 201, manual.text
+    keys = {t.rule_key for t in await _tasks(session, agency.id) if t.rule_key}
+    assert f"certificate-renewal:{prop.id}:gas_safety" in keys
+
+    assert (
+        await client.delete(f"/api/v1/properties/{prop.id}", headers=headers)
+    ).status_code == 204
+    left = await _tasks(session, agency.id)
+    assert [t.rule_key for t in left if t.rule_key] == [
+        f"certificate-renewal:{other.id}:gas_safety"
+    ]
+    kept = await client.get(f"/api/v1/tasks/{manual.json()['id']}", headers=headers)
+    assert kept.status_code == 200 and kept.json()["title"] == "Call the landlord"
+    assert "(deleted)" in kept.json()["link"]["label"]

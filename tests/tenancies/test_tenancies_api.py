@@ -370,11 +370,11 @@ async def test_tenant_isolation(
     assert r.status_code == 422
 
 
-async def test_deleting_a_property_removes_the_tasks_rules_made_for_it(
+async def test_a_property_with_a_tenancy_cannot_be_deleted(
     client: Any, session: Any, admin: Any, headers: Any, other_headers: Any
 ) -> None:
-    """Renewal and deposit tasks of a deleted property would sit open for ever; a task a
-    person wrote stays (linked to a deleted record), and another property's tasks stay."""
+    """Deposits and right-to-rent checks must be kept: deleting the property would take them
+    with it, so it is refused (409, nothing changed) and the user is told to withdraw it."""
     prop, offer = await _accepted_offer(client, session, admin, headers)
     r = await client.post(
         f"/api/v1/offers/{offer['id']}/tenancy",
@@ -384,15 +384,6 @@ async def test_deleting_a_property_removes_the_tasks_rules_made_for_it(
     )
     assert r.status_code == 201, r.text
     tenancy_id = r.json()["id"]
-    await _certs(session, admin, await session.merge(prop))
-    other = await make_property(session, admin, address_line1="1 Other Street")
-    await make_certificate(session, admin, other, type="gas_safety", issued_date="2026-05-01")
-    manual = await client.post(
-        "/api/v1/tasks",
-        json={"title": "Call the landlord", "entity_type": "property", "entity_id": prop.id},
-        headers=headers,
-    )
-    assert manual.status_code == 201, manual.text
 
     async def open_rule_keys() -> set[str]:
         rows = await session.scalars(select(Task.rule_key).where(Task.open_rule_key.is_not(None)))
@@ -400,16 +391,13 @@ async def test_deleting_a_property_removes_the_tasks_rules_made_for_it(
 
     before = await open_rule_keys()
     assert f"deposit-protection:{tenancy_id}" in before
-    assert f"certificate-renewal:{prop.id}:gas_safety" in before
-    # Another agency cannot delete it (and nothing of it is touched).
-    assert (
-        await client.delete(f"/api/v1/properties/{prop.id}", headers=other_headers)
-    ).status_code == 404
+    url = f"/api/v1/properties/{prop.id}"
+    assert (await client.delete(url, headers=other_headers)).status_code == 404
+    refused = await client.delete(url, headers=headers)
+    assert refused.status_code == 409
+    body = refused.json()
+    assert "1 tenancy on record" in body["error"] and "withdrawn" in body["error"]
+    assert body["detail"]["reasons"] == ["it has 1 tenancy on record"]
+    assert (await client.get(url, headers=headers)).status_code == 200
+    assert (await client.get(f"{API}/{tenancy_id}", headers=headers)).status_code == 200
     assert await open_rule_keys() == before
-
-    assert (
-        await client.delete(f"/api/v1/properties/{prop.id}", headers=headers)
-    ).status_code == 204
-    assert await open_rule_keys() == {f"certificate-renewal:{other.id}:gas_safety"}
-    kept = await client.get(f"/api/v1/tasks/{manual.json()['id']}", headers=headers)
-    assert kept.status_code == 200 and kept.json()["title"] == "Call the landlord"

@@ -215,7 +215,14 @@ async def property_access_code(
 
 
 async def _detail(
-    request: Request, session: SessionDep, user: Any, property_id: int, *, revealed: bool = False
+    request: Request,
+    session: SessionDep,
+    user: Any,
+    property_id: int,
+    *,
+    revealed: bool = False,
+    delete_error: str | None = None,
+    status_code: int = 200,
 ) -> Response:
     prop = await service.get(session, user, property_id)
     timeline, _ = await activity_service.timeline(
@@ -252,8 +259,9 @@ async def _detail(
         "matches": matches,
         "match_total": match_total,
         "viewings": await viewing_service.describe(session, user.agency_id, viewings),
+        "delete_error": delete_error,
     }
-    return render(request, "properties/detail.html", context)
+    return render(request, "properties/detail.html", context, status_code=status_code)
 
 
 def _values_of(prop: Property) -> dict[str, Any]:
@@ -298,7 +306,15 @@ async def property_update(
 
 
 @router.post("/properties/{property_id}/delete")
-async def property_delete(property_id: int, session: SessionDep, user: ManagerUser) -> Response:
-    """Delete a property (managers and admins)."""
-    await service.delete(session, user, property_id)
+async def property_delete(
+    property_id: int, request: Request, session: SessionDep, user: ManagerUser
+) -> Response:
+    """Delete a property (managers and admins); why not, on its page, when it must be kept."""
+    _, errors, status = await attempt(
+        session, lambda: service.delete(session, user, property_id), default_field="delete"
+    )
+    if errors:
+        return await _detail(
+            request, session, user, property_id, delete_error=errors["delete"], status_code=status
+        )
     return RedirectResponse("/properties", status_code=303)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -322,9 +322,29 @@ async def set_epc_rating(
     )
 
 
+DeleteGuard = Callable[[AsyncSession, int, int], Awaitable[str | None]]
+_delete_guards: list[DeleteGuard] = []
+
+
+def register_delete_guard(guard: DeleteGuard) -> None:
+    """Let a feature refuse a property's deletion while it holds records the agency must keep.
+
+    `guard(session, agency_id, property_id)` returns why (shown to the user), or None.
+    """
+    _delete_guards.append(guard)
+
+
 async def delete(session: AsyncSession, user: User, property_id: int) -> None:
-    """Remove a property (managers and admins)."""
+    """Remove a property (managers and admins); 409 while it has records that must be kept."""
     prop = await get(session, user, property_id)
+    reasons = [
+        why for guard in _delete_guards if (why := await guard(session, prop.agency_id, prop.id))
+    ]
+    if reasons:
+        raise Conflict(
+            f"This property cannot be deleted: {'; '.join(reasons)}. Mark it withdrawn instead.",
+            detail={"reasons": reasons},
+        )
     summary = f"Deleted {prop.address_line1}, {prop.city} ({prop.reference})"
     await task_service.remove_rule_tasks_of_property(
         session, agency_id=user.agency_id, property_id=prop.id, actor_user_id=user.id

@@ -63,6 +63,18 @@ task_links.register(
 )
 
 
+async def _keeps_property(session: AsyncSession, agency_id: int, property_id: int) -> str | None:
+    # A sale's records (the buyer's anti-money-laundering checks among them) are kept for five
+    # years after the business ends; they would go with the property.
+    found = await repository.ids_of_property(session, agency_id, property_id)
+    if not found:
+        return None
+    return f"it has {len(found)} sale{'' if len(found) == 1 else 's'} on record"
+
+
+property_service.register_delete_guard(_keeps_property)
+
+
 def _address(prop: Property) -> str:
     return f"{prop.address_line1}, {prop.city} {prop.postcode}"
 
