@@ -334,6 +334,20 @@ def register_delete_guard(guard: DeleteGuard) -> None:
     _delete_guards.append(guard)
 
 
+def refuse_while_any(
+    ids_of_property: Callable[[AsyncSession, int, int], Awaitable[Sequence[int]]],
+    one: str,
+    many: str,
+) -> DeleteGuard:
+    """A delete guard: refuse while the property has any of these records ("1 sale", ...)."""
+
+    async def guard(session: AsyncSession, agency_id: int, property_id: int) -> str | None:
+        found = len(await ids_of_property(session, agency_id, property_id))
+        return f"it has {found} {one if found == 1 else many} on record" if found else None
+
+    return guard
+
+
 async def delete(session: AsyncSession, user: User, property_id: int) -> None:
     """Remove a property (managers and admins); 409 while it has records that must be kept."""
     prop = await get(session, user, property_id)

@@ -63,16 +63,11 @@ task_links.register(
 )
 
 
-async def _keeps_property(session: AsyncSession, agency_id: int, property_id: int) -> str | None:
-    # A sale's records (the buyer's anti-money-laundering checks among them) are kept for five
-    # years after the business ends; they would go with the property.
-    found = await repository.ids_of_property(session, agency_id, property_id)
-    if not found:
-        return None
-    return f"it has {len(found)} sale{'' if len(found) == 1 else 's'} on record"
-
-
-property_service.register_delete_guard(_keeps_property)
+# A sale's records (the buyer's anti-money-laundering checks among them) are kept for five years
+# after the business ends; deleting the property would take them with it.
+property_service.register_delete_guard(
+    property_service.refuse_while_any(repository.ids_of_property, "sale", "sales")
+)
 
 
 def _address(prop: Property) -> str:

@@ -90,16 +90,11 @@ task_links.register(
 )
 
 
-async def _keeps_property(session: AsyncSession, agency_id: int, property_id: int) -> str | None:
-    # Deposits and right-to-rent checks must be kept after a tenancy ends (the Home Office asks
-    # for checks to be kept a year after it), and they would go with the property.
-    found = await repository.ids_of_property(session, agency_id, property_id)
-    if not found:
-        return None
-    return f"it has {len(found)} tenanc{'y' if len(found) == 1 else 'ies'} on record"
-
-
-property_service.register_delete_guard(_keeps_property)
+# Deposits and right-to-rent checks must be kept after a tenancy ends (the Home Office asks for
+# checks to be kept a year after it); deleting the property would take them with it.
+property_service.register_delete_guard(
+    property_service.refuse_while_any(repository.ids_of_property, "tenancy", "tenancies")
+)
 
 
 def deposit_rule_key(tenancy_id: int) -> str:
