@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -198,13 +197,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.owns_engine = True
             app.state.sessionmaker = create_sessionmaker(app.state.engine)
         await ops_stack.startup(app, is_database_down)
-        # Everything loaded so far (modules, routes, schemas) lives as long as the process:
-        # move it out of the collector's sight, so the occasional full collection while
-        # serving walks only what requests allocate (a shorter latency tail). Once per
-        # process: a process that starts many apps (the tests) must not pin their garbage.
-        if not gc.get_freeze_count():
-            gc.collect()
-            gc.freeze()
         try:
             yield
         finally:

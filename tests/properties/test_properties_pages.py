@@ -52,7 +52,8 @@ async def test_form_errors_are_shown_next_to_fields(client: Any, session: Any, a
     r = await client.post("/properties", data=bad)
     assert r.status_code == 422
     assert 'id="postcode-error"' in r.text and "valid UK postcode" in r.text
-    assert 'id="price-error"' in r.text
+    # Both the schema's errors and the price that is not money, the latter in its own words.
+    assert 'id="price-error"' in r.text and "Enter an amount in pounds" in r.text
     assert 'aria-invalid="true"' in r.text
     # What the user typed is kept.
     assert 'value="7 Bedford Place"' in r.text

@@ -47,10 +47,7 @@ async def _accepted_offer(client: Any, session: Any, admin: Any, headers: Any) -
     return prop, offer
 
 
-async def test_from_offer_deposit_right_to_rent_activate_and_end(
-    client: Any, session: Any, admin: Any, headers: Any
-) -> None:
-    prop, offer = await _accepted_offer(client, session, admin, headers)
+async def _tenancy_with_deposit(client: Any, offer: Any, headers: Any) -> Any:
     r = await client.post(
         f"/api/v1/offers/{offer['id']}/tenancy",
         params={"on": ON},
@@ -58,6 +55,14 @@ async def test_from_offer_deposit_right_to_rent_activate_and_end(
         headers=headers,
     )
     assert r.status_code == 201, r.text
+    return r
+
+
+async def test_from_offer_deposit_right_to_rent_activate_and_end(
+    client: Any, session: Any, admin: Any, headers: Any
+) -> None:
+    prop, offer = await _accepted_offer(client, session, admin, headers)
+    r = await _tenancy_with_deposit(client, offer, headers)
     t = r.json()
     assert t["property_id"] == prop.id and t["tenant_names"] == ["Tom Tenant"]
     assert t["landlord_contact_id"] == prop.owner_contact_id
@@ -376,13 +381,7 @@ async def test_a_property_with_a_tenancy_cannot_be_deleted(
     """Deposits and right-to-rent checks must be kept: deleting the property would take them
     with it, so it is refused (409, nothing changed) and the user is told to withdraw it."""
     prop, offer = await _accepted_offer(client, session, admin, headers)
-    r = await client.post(
-        f"/api/v1/offers/{offer['id']}/tenancy",
-        params={"on": ON},
-        json={"deposit_pence": 138_461, "deposit_received_date": "2026-05-20"},
-        headers=headers,
-    )
-    assert r.status_code == 201, r.text
+    r = await _tenancy_with_deposit(client, offer, headers)
     tenancy_id = r.json()["id"]
 
     async def open_rule_keys() -> set[str]:

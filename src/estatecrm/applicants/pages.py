@@ -194,7 +194,7 @@ async def _save(
         replace = validate_read(ApplicantReplace, values, aliases, found)
         return await service.update(session, user, applicant.id, replace)
 
-    saved, errors, status = await attempt(session, run, errors=found, aliases=aliases)
+    saved, errors, status = await attempt(session, run, aliases=aliases)
     if saved is not None:
         return RedirectResponse(f"/applicants/{saved.id}", status_code=303)
     shown = {

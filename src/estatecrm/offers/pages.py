@@ -108,9 +108,7 @@ async def offer_create(request: Request, session: SessionDep, user: WriterUser) 
         body = validate_read(OfferCreate, values, {"amount_pence": "amount"}, found)
         return await service.create(session, user, body)
 
-    offer, errors, status = await attempt(
-        session, run, errors=found, aliases={"amount_pence": "amount"}
-    )
+    offer, errors, status = await attempt(session, run, aliases={"amount_pence": "amount"})
     if offer is not None:
         return RedirectResponse(f"/offers/{offer.id}", status_code=303)
     context = {
@@ -176,7 +174,7 @@ async def _act(
             body = validate_read(schema, values, aliases, found)
             await action(session, user, offer_id, body)
 
-    _, errors, status = await attempt(session, run, errors=found, default_field="action")
+    _, errors, status = await attempt(session, run, default_field="action")
     if not errors:
         return RedirectResponse(f"/offers/{offer_id}", status_code=303)
     return await _detail(

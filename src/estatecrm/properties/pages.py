@@ -169,7 +169,7 @@ async def _save(
         replace = validate_read(PropertyReplace, values, aliases, found)
         return await service.update(session, user, prop.id, replace)
 
-    saved, errors, status = await attempt(session, run, errors=found, aliases=aliases)
+    saved, errors, status = await attempt(session, run, aliases=aliases)
     if saved is not None:
         return RedirectResponse(f"/properties/{saved.id}", status_code=303)
     context = {

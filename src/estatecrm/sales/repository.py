@@ -18,7 +18,7 @@ async def get(session: AsyncSession, agency_id: int, sale_id: int) -> Sale | Non
 
 
 async def ids_of_property(session: AsyncSession, agency_id: int, property_id: int) -> list[int]:
-    """The ids of a property's sales, fallen through included."""
+    """The ids of a property's sales, fallen through included (they stop its deletion)."""
     rows = await session.scalars(
         select(Sale.id).where(Sale.agency_id == agency_id, Sale.property_id == property_id)
     )

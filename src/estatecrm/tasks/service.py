@@ -411,24 +411,21 @@ async def _remove_automatically(
 
 async def remove_rule_tasks_of_property(
     session: AsyncSession, *, agency_id: int, property_id: int, actor_user_id: int | None
-) -> int:
+) -> None:
     """Before a property is deleted: remove the open tasks rules made for it and its records.
 
-    Renewing a certificate or protecting the deposit of a property that is gone is nothing
-    anyone can do; those tasks would sit open for ever. Tasks people wrote themselves stay,
-    shown as linked to a deleted record. Returns how many were removed.
+    Renewing a certificate of a property that is gone is nothing anyone can do; such tasks
+    would sit open for ever. Tasks people wrote themselves stay, shown as linked to a deleted
+    record. (Properties with tenancies or sales cannot be deleted at all.)
     """
     linked: dict[str, list[int]] = {"property": [property_id]}
     for kind in LINK_TYPES.values():
         ids = await kind.ids_on_property(session, agency_id, property_id)
         if ids:
             linked.setdefault(kind.name, []).extend(ids)
-    removed = 0
     for entity_type, ids in linked.items():
         for task in await repository.open_rule_tasks_linked(session, agency_id, entity_type, ids):
             await _remove_automatically(session, task, "its property was deleted", actor_user_id)
-            removed += 1
-    return removed
 
 
 async def open_counts(

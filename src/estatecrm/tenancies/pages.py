@@ -142,7 +142,7 @@ async def tenancy_create(request: Request, session: SessionDep, user: WriterUser
         body = validate_read(TenancyCreate, values, ALIASES, found)
         return await service.create(session, user, body)
 
-    tenancy, errors, status = await attempt(session, run, errors=found, aliases=ALIASES)
+    tenancy, errors, status = await attempt(session, run, aliases=ALIASES)
     if tenancy is not None:
         return RedirectResponse(f"/tenancies/{tenancy.id}", status_code=303)
     context = await _form_context(session, user, data)
@@ -229,9 +229,7 @@ async def _act(
         body = validate_read(schema, values, ALIASES, found)
         await call(body)
 
-    _, errors, status = await attempt(
-        session, run, errors=found, default_field="action", aliases=ALIASES
-    )
+    _, errors, status = await attempt(session, run, default_field="action", aliases=ALIASES)
     if not errors:
         return RedirectResponse(f"/tenancies/{tenancy_id}", status_code=303)
     return await _detail(

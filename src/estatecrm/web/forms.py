@@ -72,11 +72,14 @@ def validate_read(
 ) -> M:
     """`validate`, also refusing the form when reading it already `found` problems.
 
-    Either way FormInvalid carries every error at once; `attempt` shows `found` over the
-    schema's message for the same field (it is the more specific one: "enter an amount in
-    pounds" rather than "field required").
+    FormInvalid carries every error at once; for the same field `found` wins over the
+    schema's message (it is the more specific one: "enter an amount in pounds" rather than
+    "field required").
     """
-    body = validate(schema, data, aliases)
+    try:
+        body = validate(schema, data, aliases)
+    except FormInvalid as exc:
+        raise FormInvalid({**exc.errors, **found}) from exc
     if found:
         raise FormInvalid(dict(found))
     return body
@@ -104,23 +107,21 @@ async def attempt(
     session: AsyncSession,
     action: Callable[[], Awaitable[T]],
     *,
-    errors: Mapping[str, str] | None = None,
     default_field: str = "__all__",
     aliases: Mapping[str, str] | None = None,
 ) -> tuple[T | None, dict[str, str], int]:
     """Run a form's action in a savepoint: `(result, {}, 200)`, or `(None, errors, status)`.
 
-    A refused form changes nothing: the savepoint is rolled back. `errors` are problems found
-    while reading the form (an amount that is not money, say); they are shown together with
-    the schema's own. A service refusal is shown next to the field it names (or
-    `default_field`) with its own status (409, 422); a missing record stays a 404.
+    A refused form changes nothing: the savepoint is rolled back. Invalid input (FormInvalid)
+    is a 422 with its messages by the fields. A service refusal is shown next to the field it
+    names (or `default_field`) with its own status (409, 422); a missing record stays a 404.
     """
     aliases = aliases or {}
     try:
         async with session.begin_nested():
             result = await action()
     except FormInvalid as exc:
-        return None, {**exc.errors, **(errors or {})}, 422
+        return None, exc.errors, 422
     except CRMError as exc:
         if exc.status_code == 404:
             raise
