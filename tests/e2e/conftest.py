@@ -57,7 +57,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         {
             "DATABASE_URL": f"sqlite:///{db}",
             "ENVIRONMENT": "development",
-            "LOG_LEVEL": "WARNING",
+            "LOG_LEVEL": "INFO",
             "RATE_LIMIT_ENABLED": "false",
         }
     )
@@ -96,13 +96,52 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     else:
         proc.kill()
         pytest.fail(f"server did not start; see {log.name}")
-    yield {"url": base, "email": E2E_EMAIL, "password": E2E_PASSWORD, "env": env}
+    yield {
+        "url": base,
+        "email": E2E_EMAIL,
+        "password": E2E_PASSWORD,
+        "env": env,
+        "log": Path(log.name),
+    }
     proc.terminate()
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+
+
+FAILURES = Path(__file__).resolve().parents[2] / "var" / "e2e-failures"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Keep what a failed browser test saw: where it was, the page, and the server's log."""
+    report = yield
+    tab = getattr(item, "funcargs", {}).get("page")
+    if report.when == "call" and report.failed and tab is not None:
+        report.sections.extend(_failure_evidence(item, tab))
+    return report
+
+
+def _failure_evidence(item: pytest.Item, tab: Any) -> list[tuple[str, str]]:
+    FAILURES.mkdir(parents=True, exist_ok=True)
+    stem = FAILURES / item.name.replace("/", "_")
+    sections = []
+    try:
+        tab.screenshot(path=f"{stem}.png", full_page=True, timeout=10_000)
+        stem.with_suffix(".html").write_text(tab.content())
+        text = tab.inner_text("body", timeout=5_000)
+        sections.append(
+            ("page at failure", f"{tab.url} (saved in {stem}.png/.html)\n{text[:3000]}")
+        )
+    except Exception as exc:  # the page may be what broke
+        sections.append(("page at failure", f"could not read the page: {exc}"))
+    server = item.funcargs.get("live_server")  # type: ignore[attr-defined]
+    if server:
+        tail = server["log"].read_text(errors="replace").splitlines()[-40:]
+        sections.append(("server log (last 40 lines)", "\n".join(tail)))
+    return sections
 
 
 @pytest.fixture(scope="module")

@@ -91,7 +91,7 @@ def test_two_workers_share_limits_metrics_and_slis(
     assert budget["slos"]["error_rate"]["events"] == 6
 
     # A graceful stop writes what is still pending (the /error-budget request itself).
-    assert server.stop() == 0
+    assert server.stop() == 0, "\n".join(server.log_lines()[-30:])
     with sqlite3.connect(server.db) as db:  # type: ignore[attr-defined]
         assert db.execute("SELECT sum(total) FROM sli_minute").fetchone()[0] == 7
     lines = json_lines(server)
