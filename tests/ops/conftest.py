@@ -36,6 +36,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def hourly(requests: int, margin: float = 30.0) -> str:
+    """A rate limit of `requests` per hour, with at least `margin` seconds of its window left.
+
+    The limiter's sliding window counter is approximate where two fixed windows meet: it
+    floors the weighted count of the previous window, so a run of requests that straddles a
+    window edge can be allowed one more than the limit. Tests that count refusals exactly
+    start their run inside one window; an hour window makes the wait rare.
+    """
+    left = 3600 - time.time() % 3600
+    if left < margin:
+        time.sleep(left + 0.1)
+    return f"{requests}/hour"
+
+
 def sample(name: str, **labels: str) -> float:
     """The current value of a metric sample in this process (0 if absent)."""
     return REGISTRY.get_sample_value(name, labels) or 0.0

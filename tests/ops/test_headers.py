@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.ops.conftest import client_for
+from tests.ops.conftest import client_for, hourly
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "estatecrm"
 
@@ -47,7 +47,7 @@ async def test_headers_on_every_kind_of_response(
     assert [r.status_code for r in responses] == [200, 200, 303, 404, 404, 403, 500, 200, 200]
     for r in responses:
         assert_secure(r)
-    async with client_for(make_app(rate_limit_health="1/minute")) as c:
+    async with client_for(make_app(rate_limit_health=hourly(1))) as c:
         await c.get("/health")
         limited = await c.get("/health")
     assert limited.status_code == 429

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.ops.conftest import LiveServer, free_port
+from tests.ops.conftest import LiveServer, free_port, hourly
 from tests.ops.test_metrics import REQUIRED_METRICS
 
 pytestmark = pytest.mark.redis
@@ -52,7 +52,7 @@ def test_two_workers_share_limits_metrics_and_slis(
         workers=2,
         REDIS_URL=redis_url,
         RATE_LIMIT_KEY_PREFIX=key_prefix,
-        RATE_LIMIT_HEALTH="10/minute",
+        RATE_LIMIT_HEALTH=hourly(10, margin=90),
         PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prometheus"),
     )
     wait_for_log(server, "Application startup complete", 2)
