@@ -59,6 +59,12 @@ multiproc_dir = Path(
 )
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(multiproc_dir)
 
+# Imported here, in the master and after the variable is set, not inside `child_exit`: that
+# hook runs in gunicorn's SIGCHLD handler, and when two workers exit together (every
+# shutdown) the second signal interrupted the first worker's half-done import of
+# prometheus_client, failed with a circular-import ImportError, and made gunicorn exit 1.
+from prometheus_client import multiprocess  # noqa: E402
+
 
 def on_starting(server: Any) -> None:
     """Start every run with an empty metrics folder: old workers' samples are not ours."""
@@ -70,6 +76,4 @@ def on_starting(server: Any) -> None:
 
 def child_exit(server: Any, worker: Any) -> None:
     """Drop a dead worker's live gauges (in-progress requests, pool sizes)."""
-    from prometheus_client import multiprocess
-
     multiprocess.mark_process_dead(worker.pid, str(multiproc_dir))
