@@ -7,6 +7,7 @@ from logging.config import fileConfig
 from typing import Any
 
 from alembic import context
+from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
 from estatecrm.config import Settings, to_async_url
@@ -50,14 +51,30 @@ def _run_sync(connection: Connection) -> None:
     _configure(connection)
     with context.begin_transaction():
         context.run_migrations()
+        if connection.dialect.name == "sqlite":
+            _check_foreign_keys(connection)
+
+
+def _foreign_keys_off(dbapi_connection: Any, _record: Any) -> None:
+    # SQLite rebuilds a table to change it (batch mode, or by hand); with foreign keys on,
+    # dropping the old table would cascade-delete the rows that refer to it. The pragma
+    # only works outside a transaction, so it is set as each connection opens.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=OFF")
+    cursor.close()
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    """Refuse to commit a migration that left a reference to a missing row."""
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"migration broke foreign keys (table, rowid, parent): {broken[:10]}")
 
 
 async def run_online() -> None:
-    connection: Any = config.attributes.get("connection")
-    if connection is not None:
-        await connection.run_sync(_run_sync)
-        return
     engine = create_engine(_settings())
+    if engine.dialect.name == "sqlite":
+        event.listen(engine.sync_engine, "connect", _foreign_keys_off)
     try:
         async with engine.connect() as conn:
             await conn.run_sync(_run_sync)

@@ -109,6 +109,19 @@ async def test_put_patch_delete_and_activity(client: Any, headers: Any, session:
     assert deleted is not None and deleted.actor_user_id is not None
 
 
+async def test_a_deleted_propertys_id_is_never_given_to_a_new_one(
+    client: Any, headers: Any
+) -> None:
+    gone = (await client.post(API, json=property_payload(), headers=headers)).json()["id"]
+    await client.patch(f"{API}/{gone}", json={"price_pence": 99_000}, headers=headers)
+    assert (await client.delete(f"{API}/{gone}", headers=headers)).status_code == 204
+    new = (await client.post(API, json=property_payload(), headers=headers)).json()["id"]
+    assert new > gone
+    timeline = (await client.get(f"{API}/{new}/activity", headers=headers)).json()["items"]
+    assert [a["action"] for a in timeline] == ["created"]  # none of the deleted one's history
+    assert (await client.get(f"{API}/{gone}", headers=headers)).status_code == 404
+
+
 async def test_list_filters_sort_and_pagination(client: Any, headers: Any) -> None:
     rows = [
         property_payload(city="Southampton", postcode="SO15 2EZ", bedrooms=1, price_pence=90_000),

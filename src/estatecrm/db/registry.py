@@ -15,6 +15,13 @@ from estatecrm.tasks import models as task_models
 from estatecrm.tenancies import models as tenancy_models
 from estatecrm.viewings import models as viewing_models
 
+# SQLite must never hand a deleted row's id to a new one (activity, task links and URLs refer
+# to records by id): every table with an integer id is AUTOINCREMENT there, as migration
+# 0009 made the existing ones. PostgreSQL identities never reuse ids anyway.
+for _table in Model.metadata.tables.values():
+    if [column.name for column in _table.primary_key.columns] == ["id"]:
+        _table.dialect_kwargs["sqlite_autoincrement"] = True
+
 __all__ = [
     "Model",
     "activity_models",
