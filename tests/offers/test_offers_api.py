@@ -216,3 +216,26 @@ async def test_tenant_isolation(
     for path in (f"/properties/{prop.id}/offers", f"/applicants/{a1.id}/offers", f"/offers/{oid}"):
         assert (await client.get(path, headers=other_headers)).status_code == 404
     assert (await client.get(f"{API}/{oid}")).status_code == 401
+
+
+async def test_a_property_that_took_offers_cannot_be_deleted(
+    client: Any, session: Any, admin: Any, headers: Any, other_headers: Any
+) -> None:
+    """The record of offers put to the landlord outlives the listing, withdrawn ones included."""
+    prop, a1, _ = await _letting(session, admin)
+    offer = await _offer(
+        client, headers, property_id=prop.id, applicant_id=a1.id, amount_pence=115_000
+    )
+    withdrawn = await client.post(f"{API}/{offer['id']}/withdraw", headers=headers)  # no body
+    assert withdrawn.status_code == 200, withdrawn.text
+    url = f"/api/v1/properties/{prop.id}"
+    assert (await client.delete(url, headers=other_headers)).status_code == 404
+    refused = await client.delete(url, headers=headers)
+    assert refused.status_code == 409
+    assert refused.json()["detail"]["reasons"] == ["it has 1 offer on record"]
+    assert (await client.get(f"{API}/{offer['id']}", headers=headers)).status_code == 200
+    # Without offers it goes.
+    empty = await make_property(session, admin, address_line1="4 Oak Row")
+    assert (
+        await client.delete(f"/api/v1/properties/{empty.id}", headers=headers)
+    ).status_code == 204

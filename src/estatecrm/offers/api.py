@@ -86,10 +86,10 @@ async def reject_offer(
 
 @router.post("/offers/{offer_id}/withdraw", response_model=OfferRead)
 async def withdraw_offer(
-    offer_id: int, body: OfferWithdraw, session: SessionDep, user: WriterUser
+    offer_id: int, session: SessionDep, user: WriterUser, body: OfferWithdraw | None = None
 ) -> OfferRead:
-    """The applicant withdraws the offer."""
-    await service.withdraw(session, user, offer_id, body)
+    """The applicant withdraws the offer (the body, with its optional reason, may be left out)."""
+    await service.withdraw(session, user, offer_id, body or OfferWithdraw())
     return await service.read(session, user, offer_id)
 
 

@@ -32,6 +32,14 @@ async def get_many(session: AsyncSession, agency_id: int, ids: Sequence[int]) ->
     return {o.id: o for o in rows}
 
 
+async def ids_of_property(session: AsyncSession, agency_id: int, property_id: int) -> list[int]:
+    """The ids of every offer made on a property, whatever became of it."""
+    rows = await session.scalars(
+        select(Offer.id).where(Offer.agency_id == agency_id, Offer.property_id == property_id)
+    )
+    return list(rows)
+
+
 async def get_row(session: AsyncSession, agency_id: int, offer_id: int) -> OfferRow | None:
     """An offer with its property and buyer contact, in one query."""
     row = (

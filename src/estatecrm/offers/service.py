@@ -57,6 +57,14 @@ ACCEPTED_STATUS = {
 }
 
 
+# An agent must put every offer to the seller or landlord in writing and be able to show it did
+# (Estate Agents Act 1979; Estate Agents (Undesirable Practices) Order 1991): the record of
+# offers outlives the listing, so a property that took offers is withdrawn, not deleted.
+property_service.register_delete_guard(
+    property_service.refuse_while_any(repository.ids_of_property, "offer", "offers")
+)
+
+
 def _snapshot(offer: Offer) -> dict[str, Any]:
     return {name: getattr(offer, name) for name in TRACKED}
 
