@@ -8,7 +8,7 @@ right-to-rent checks) and sales (with milestones); let properties get maintenanc
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,7 +17,7 @@ from estatecrm.applicants.schemas import ApplicantFilters
 from estatecrm.auth.models import Agency, Role, User
 from estatecrm.contacts.models import IdCheckStatus
 from estatecrm.errors import CRMError
-from estatecrm.kit.clock import today_london
+from estatecrm.kit.clock import LONDON, today_london
 from estatecrm.maintenance import service as maintenance_service
 from estatecrm.maintenance.models import JobPriority
 from estatecrm.maintenance.schemas import JobCreate
@@ -90,15 +90,20 @@ async def seed(
                         )
                 except CRMError:
                     continue
+                # Offers came in over the last few weeks, in office hours.
+                made = time(rng.randint(9, 17), rng.randint(0, 59))
+                day = today - timedelta(days=rng.randint(1, 21))
+                offer.created_at = datetime.combine(day, made, LONDON).astimezone(UTC)
                 offers.append((offer, contact))
             if not offers:
                 continue
             roll = rng.random()
             offer, contact = offers[0]
+            client = "landlord" if kind == MarketingType.letting else "vendor"
             if roll < 0.25:
                 async with session.begin_nested():
                     await offer_service.reject(
-                        session, admin, offer.id, OfferReject(reason="Below the landlord's figure")
+                        session, admin, offer.id, OfferReject(reason=f"Below the {client}'s figure")
                     )
                 continue
             if roll < 0.5:
