@@ -8,7 +8,7 @@ right-to-rent checks) and sales (with milestones); let properties get maintenanc
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +22,7 @@ from estatecrm.maintenance import service as maintenance_service
 from estatecrm.maintenance.models import JobPriority
 from estatecrm.maintenance.schemas import JobCreate
 from estatecrm.offers import service as offer_service
+from estatecrm.offers.models import Offer
 from estatecrm.offers.schemas import OfferCreate, OfferReject
 from estatecrm.properties import repository as property_repository
 from estatecrm.properties.models import MarketingType, PropertyStatus
@@ -91,9 +92,7 @@ async def seed(
                 except CRMError:
                     continue
                 # Offers came in over the last few weeks, in office hours.
-                made = time(rng.randint(9, 17), rng.randint(0, 59))
-                day = today - timedelta(days=rng.randint(1, 21))
-                offer.created_at = datetime.combine(day, made, LONDON).astimezone(UTC)
+                offer.created_at = _office_hours(today - timedelta(days=rng.randint(1, 21)), rng)
                 offers.append((offer, contact))
             if not offers:
                 continue
@@ -116,30 +115,49 @@ async def seed(
             except CRMError:
                 continue
             if kind == MarketingType.letting:
-                await _tenancy(session, admin, offer.id, offer.amount_pence, contact.id, rng)
+                await _tenancy(session, admin, offer, contact.id, rng)
             else:
-                await _sale(session, admin, offer.id, rng)
+                await _sale(session, admin, offer, rng)
+            for other, _ in offers[1:]:  # rejected when this one was accepted
+                await session.refresh(other)
+                other.created_at = min(other.created_at, offer.created_at)
+                other.decided_at = offer.decided_at
+
+
+def _decided(offer: Offer, day: date, rng: random.Random) -> None:
+    """Date an accepted offer: made a few days before it was accepted on `day`."""
+    offer.decided_at = _office_hours(day, rng)
+    offer.created_at = _office_hours(day - timedelta(days=rng.randint(1, 4)), rng)
+
+
+def _office_hours(day: date, rng: random.Random) -> datetime:
+    made = time(rng.randint(9, 17), rng.randint(0, 59))
+    return datetime.combine(day, made, LONDON).astimezone(UTC)
 
 
 async def _tenancy(
     session: AsyncSession,
     admin: User,
-    offer_id: int,
-    rent_pence: int,
+    offer: Offer,
     contact_id: int,
     rng: random.Random,
 ) -> None:
     today = today_london()
+    # A tenancy that began in the last few weeks: deposit taken and right to rent checked
+    # before the move-in day, the deposit protected (or not yet) after it was received.
+    start = today - timedelta(days=rng.randint(3, 40))
+    received = start - timedelta(days=rng.randint(3, 14))
+    protected = rng.random() < 0.6
+    _decided(offer, received - timedelta(days=rng.randint(1, 5)), rng)
     try:
         async with session.begin_nested():
-            received = today - timedelta(days=rng.randint(2, 45))
-            protected = rng.random() < 0.6
             tenancy = await tenancy_service.create(
                 session,
                 admin,
                 TenancyCreate(
-                    offer_id=offer_id,
-                    deposit_pence=rules.deposit_cap(rent_pence, RentFrequency.monthly)[0]
+                    offer_id=offer.id,
+                    start_date=start,
+                    deposit_pence=rules.deposit_cap(offer.amount_pence, RentFrequency.monthly)[0]
                     // 100
                     * 100,
                     deposit_received_date=received,
@@ -157,7 +175,7 @@ async def _tenancy(
                 tenancy.id,
                 RightToRentCreate(
                     contact_id=contact_id,
-                    check_date=today - timedelta(days=rng.randint(1, 30)),
+                    check_date=start - timedelta(days=rng.randint(1, 14)),
                     document_type=rng.choice(DOCUMENTS),
                     result=RightToRentResult.time_limited
                     if time_limited
@@ -171,7 +189,7 @@ async def _tenancy(
         return
     try:
         async with session.begin_nested():
-            await tenancy_service.activate(session, admin, tenancy.id, today)
+            await tenancy_service.activate(session, admin, tenancy.id, start)
     except CRMError:
         return  # missing certificates: it stays proposed, as in real life
     async with session.begin_nested():
@@ -189,19 +207,23 @@ async def _tenancy(
         )
 
 
-async def _sale(session: AsyncSession, admin: User, offer_id: int, rng: random.Random) -> None:
-    sale_id = await sale_repository.for_offer(session, admin.agency_id, offer_id)
+async def _sale(session: AsyncSession, admin: User, offer: Offer, rng: random.Random) -> None:
+    sale_id = await sale_repository.for_offer(session, admin.agency_id, offer.id)
     if sale_id is None:
         return
     sale = await sale_service.get(session, admin, sale_id)
+    # Agreed some weeks ago, with the milestones done so far each done around its target.
     done = rng.randint(0, 6)
+    sale.agreed_date = today_london() - timedelta(days=7 * done + rng.randint(4, 12))
+    _decided(offer, sale.agreed_date, rng)
     for i, key in enumerate(list(Milestone)[:7]):
         day = sale.agreed_date + timedelta(days=7 * (i + 1))
+        finished = day - timedelta(days=rng.randint(0, 3)) if i < done else None
         async with session.begin_nested():
             await sale_service.set_milestone(
                 session,
                 admin,
                 sale_id,
                 key,
-                MilestoneUpdate(target_date=day, done_date=sale.agreed_date if i < done else None),
+                MilestoneUpdate(target_date=day, done_date=finished),
             )
