@@ -66,6 +66,9 @@ async def test_accepting_a_sales_offer_opens_progression(
     assert r.status_code == 422 and r.json()["field"] == "done_date"
     r = await client.put(f"{url}/exchange", json={"done_date": agreed}, headers=headers)
     assert r.status_code == 200 and r.json()["status"] == "exchanged"
+    offer = (await client.get(f"/api/v1/offers/{sale['offer_id']}", headers=headers)).json()
+    search = f"/api/v1/applicants/{offer['applicant_id']}"
+    assert (await client.get(search, headers=headers)).json()["status"] == "hot"
     prop = (await client.get(f"/api/v1/properties/{sale['property_id']}", headers=headers)).json()
     assert prop["status"] == "sold_stc"
     r = await client.post(f"{API}/{sid}/fall-through", json={"reason": "x"}, headers=headers)
@@ -75,6 +78,13 @@ async def test_accepting_a_sales_offer_opens_progression(
     prop = (await client.get(f"/api/v1/properties/{sale['property_id']}", headers=headers)).json()
     assert prop["status"] == "sold"
     assert r.json()["progress_percent"] == 30
+    # The buyer has bought: their search is archived, so matching stops offering them more.
+    assert (await client.get(search, headers=headers)).json()["status"] == "archived"
+    said = (await client.get(f"{search}/activity", headers=headers)).json()["items"][0]
+    assert (
+        said["summary"]
+        == f"Search archived: bought 5 Vendor Way, Southampton (sale #{sid} completed)"
+    )
     timeline = (await client.get(f"{API}/{sid}/activity", headers=headers)).json()
     assert timeline["total"] == 5
 

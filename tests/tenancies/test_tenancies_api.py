@@ -112,9 +112,15 @@ async def test_from_offer_deposit_right_to_rent_activate_and_end(
     )
     assert rtr_task is not None and str(rtr_task.due_date) == "2027-08-31"
     await _certs(session, admin, await session.merge(prop))
+    search = f"/api/v1/applicants/{offer['applicant_id']}"
+    assert (await client.get(search, headers=headers)).json()["status"] != "archived"
     ok = await client.post(f"{API}/{t['id']}/activate", json={"on_date": ON}, headers=headers)
     assert ok.status_code == 200, ok.text
     assert ok.json()["status"] == "active"
+    # The tenant has moved in: their search is archived, so matching stops offering them more.
+    assert (await client.get(search, headers=headers)).json()["status"] == "archived"
+    said = (await client.get(f"{search}/activity", headers=headers)).json()["items"][0]
+    assert said["summary"].startswith(f"Search archived: moved into {prop.address_line1}")
     assert (await client.get(f"/api/v1/properties/{prop.id}", headers=headers)).json()[
         "status"
     ] == "let"

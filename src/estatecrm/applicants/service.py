@@ -200,6 +200,33 @@ async def update(
     return applicant
 
 
+async def found_home(
+    session: AsyncSession, user: User, applicant_id: int | None, what: str
+) -> Applicant | None:
+    """Archive a search that has ended in a move (`what` says which), so matching stops
+    offering the applicant more property; None when there is no such live search."""
+    if applicant_id is None:
+        return None
+    applicant = await repository.get(session, user.agency_id, applicant_id)
+    if applicant is None or applicant.status == ApplicantStatus.archived:
+        return None
+    before = _snapshot(applicant)
+    applicant.status = ApplicantStatus.archived
+    applicant.updated_at = utcnow()
+    await session.flush()
+    await activity.record(
+        session,
+        agency_id=user.agency_id,
+        actor_user_id=user.id,
+        entity_type=ENTITY,
+        entity_id=applicant.id,
+        action="status_changed",
+        summary=f"Search archived: {what}",
+        changes=activity.diff(before, _snapshot(applicant)),
+    )
+    return applicant
+
+
 async def delete(session: AsyncSession, user: User, applicant_id: int) -> None:
     """Remove an applicant (managers and admins); refused once viewings refer to it."""
     applicant = await get(session, user, applicant_id)

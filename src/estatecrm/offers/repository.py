@@ -32,6 +32,15 @@ async def get_many(session: AsyncSession, agency_id: int, ids: Sequence[int]) ->
     return {o.id: o for o in rows}
 
 
+async def applicant_of(session: AsyncSession, agency_id: int, offer_id: int | None) -> int | None:
+    """The applicant (search) who made an offer; None without an offer."""
+    if offer_id is None:
+        return None
+    return await session.scalar(
+        select(Offer.applicant_id).where(Offer.agency_id == agency_id, Offer.id == offer_id)
+    )
+
+
 async def ids_of_property(session: AsyncSession, agency_id: int, property_id: int) -> list[int]:
     """The ids of every offer made on a property, whatever became of it."""
     rows = await session.scalars(

@@ -9,12 +9,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from estatecrm.activity import service as activity
+from estatecrm.applicants import service as applicant_service
 from estatecrm.auth.models import User
 from estatecrm.contacts import repository as contact_repository
 from estatecrm.contacts.models import Contact
 from estatecrm.errors import Conflict, NotFound, ValidationFailed
 from estatecrm.kit.clock import today_london, utcnow
 from estatecrm.kit.money import format_pence
+from estatecrm.offers import repository as offer_repository
 from estatecrm.offers.models import Offer
 from estatecrm.properties import repository as property_repository
 from estatecrm.properties import service as property_service
@@ -321,6 +323,12 @@ async def set_milestone(
             await session.flush()
             await property_service.set_status(
                 session, user, prop, PropertyStatus.sold, f"sale #{sale.id} completed"
+            )
+            await applicant_service.found_home(
+                session,
+                user,
+                await offer_repository.applicant_of(session, sale.agency_id, sale.offer_id),
+                f"bought {prop.address_line1}, {prop.city} (sale #{sale.id} completed)",
             )
     return sale
 

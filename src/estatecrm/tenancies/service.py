@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from estatecrm.activity import service as activity
+from estatecrm.applicants import service as applicant_service
 from estatecrm.auth.models import User
 from estatecrm.compliance import service as compliance_service
 from estatecrm.contacts import repository as contact_repository
@@ -623,6 +624,12 @@ async def activate(session: AsyncSession, user: User, tenancy_id: int, on_date: 
     )
     await property_service.set_status(
         session, user, prop, PropertyStatus.let, f"tenancy #{tenancy.id} started"
+    )
+    await applicant_service.found_home(
+        session,
+        user,
+        await offer_repository.applicant_of(session, user.agency_id, tenancy.offer_id),
+        f"moved into {prop.address_line1}, {prop.city} (tenancy #{tenancy.id} started)",
     )
     return tenancy
 
