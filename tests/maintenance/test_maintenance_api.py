@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from estatecrm.kit.clock import today_london
 from tests.builders import make_contact, make_property
 
 API = "/api/v1/maintenance"
@@ -141,3 +142,24 @@ async def test_tenant_isolation(
     )
     assert r.status_code == 422
     assert (await client.delete(url, headers=headers)).status_code == 204
+
+
+async def test_a_property_with_maintenance_jobs_cannot_be_deleted(
+    client: Any, session: Any, admin: Any, headers: Any, other_headers: Any
+) -> None:
+    """Jobs carry the contractors' costs billed to the landlord: they outlive the listing."""
+    prop = await make_property(session, admin)
+    before = today_london().isoformat()
+    for title in ("Boiler service", "Gutter clearance"):
+        r = await client.post(API, json={"property_id": prop.id, "title": title}, headers=headers)
+        assert r.status_code == 201, r.text
+        # Reported today (UK) unless the body says otherwise.
+        assert r.json()["reported_date"] in {before, today_london().isoformat()}
+    url = f"/api/v1/properties/{prop.id}"
+    assert (await client.delete(url, headers=other_headers)).status_code == 404
+    refused = await client.delete(url, headers=headers)
+    assert refused.status_code == 409
+    assert refused.json()["detail"]["reasons"] == ["it has 2 maintenance jobs on record"]
+    assert (await client.get(API, params={"property_id": prop.id}, headers=headers)).json()[
+        "total"
+    ] == 2

@@ -308,3 +308,27 @@ async def test_another_agencys_viewing_is_404_everywhere(
     assert (await client.get(f"{API}?property_id={prop.id}", headers=headers)).json()["total"] == 0
     still = (await client.get(f"{API}/{tid}", headers=other_headers)).json()
     assert still["status"] == "booked" and still["notes"] == ""
+
+
+async def test_a_viewed_property_cannot_be_deleted(
+    client: Any, session: Any, admin: Any, headers: Any, other_headers: Any
+) -> None:
+    """Viewings are the applicants' history: a property once viewed is withdrawn instead."""
+    prop = await make_property(session, admin)
+    viewing = await make_viewing(
+        session,
+        admin,
+        property_id=prop.id,
+        applicant_id=(await make_applicant(session, admin)).id,
+        start_at=DAY,
+    )
+    cancel = await client.post(
+        f"{API}/{viewing.id}/cancel", json={"reason": "Ill"}, headers=headers
+    )
+    assert cancel.status_code == 200, cancel.text
+    url = f"/api/v1/properties/{prop.id}"
+    assert (await client.delete(url, headers=other_headers)).status_code == 404
+    refused = await client.delete(url, headers=headers)
+    assert refused.status_code == 409
+    assert refused.json()["detail"]["reasons"] == ["it has 1 viewing on record"]
+    assert (await client.get(f"{API}/{viewing.id}", headers=headers)).status_code == 200

@@ -25,7 +25,7 @@ class JobCreate(BaseModel):
     priority: JobPriority = JobPriority.normal
     reported_by_contact_id: int | None = None
     contractor_contact_id: int | None = None
-    reported_date: date
+    reported_date: date | None = Field(default=None, description="Defaults to today (UK)")
     quote_pence: Pence | None = None
 
 

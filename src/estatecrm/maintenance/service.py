@@ -16,6 +16,7 @@ from estatecrm.maintenance import repository
 from estatecrm.maintenance.models import JobStatus, MaintenanceJob
 from estatecrm.maintenance.schemas import JobCreate, JobFilters, JobRead, JobUpdate
 from estatecrm.properties import repository as property_repository
+from estatecrm.properties import service as property_service
 from estatecrm.properties.models import Property
 from estatecrm.tasks import links as task_links
 
@@ -47,6 +48,13 @@ DATE_ORDER = ["reported_date", "quoted_date", "approved_date", "started_date", "
 task_links.register(
     task_links.LinkType(
         ENTITY, "estatecrm.maintenance.repository", "/maintenance/{id}", lambda j: j.title
+    )
+)
+
+# Jobs carry contractors' costs the landlord is billed for: they outlive the listing.
+property_service.register_delete_guard(
+    property_service.refuse_while_any(
+        repository.ids_of_property, "maintenance job", "maintenance jobs"
     )
 )
 
@@ -117,6 +125,7 @@ async def create(session: AsyncSession, user: User, data: JobCreate) -> Maintena
     if prop is None:
         raise ValidationFailed("property_id", "No such property in your agency")
     values = data.model_dump()
+    values["reported_date"] = data.reported_date or today_london()
     await _check_contacts(session, user.agency_id, values)
     job = MaintenanceJob(
         agency_id=user.agency_id,
@@ -125,7 +134,7 @@ async def create(session: AsyncSession, user: User, data: JobCreate) -> Maintena
         **values,
     )
     if job.status == JobStatus.quoted:
-        job.quoted_date = data.reported_date
+        job.quoted_date = job.reported_date
     _check_dates(job)
     await repository.add(session, job)
     await activity.record(

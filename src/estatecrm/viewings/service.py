@@ -16,6 +16,7 @@ from estatecrm.contacts import repository as contact_repository
 from estatecrm.errors import Conflict, NotFound, ValidationFailed
 from estatecrm.kit.clock import to_london, utcnow
 from estatecrm.properties import repository as property_repository
+from estatecrm.properties import service as property_service
 from estatecrm.properties.models import MarketingType, Property, PropertyStatus
 from estatecrm.viewings import repository
 from estatecrm.viewings.models import OPEN_STATUSES, Viewing, ViewingStatus
@@ -31,6 +32,12 @@ from estatecrm.viewings.schemas import (
 ENTITY = "viewing"
 # A property in one of these states is off the market: nobody can view it any more.
 CLOSED_PROPERTY = (PropertyStatus.sold, PropertyStatus.let, PropertyStatus.withdrawn)
+
+# Viewings are the applicants' and negotiators' history (feedback, who saw what): as with an
+# applicant or a contact, a property that has been viewed is withdrawn, not deleted.
+property_service.register_delete_guard(
+    property_service.refuse_while_any(repository.ids_of_property, "viewing", "viewings")
+)
 
 
 def _when(viewing: Viewing) -> str:
