@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from estatecrm.activity.models import Activity
 from estatecrm.contacts.models import ConsentChange
+from estatecrm.tasks.models import Task
 from estatecrm.viewings.models import ViewingAttendee
 from tests.builders import (
     contact_payload,
@@ -74,6 +75,12 @@ async def test_merge_moves_every_reference(
         "applicants": 1,
         "viewings_attended": 1,
         "properties_owned": 1,
+        # The back office's references (offers, tenancies, ...): none for this pair.
+        "offers": 0,
+        "tenancies": 0,
+        "right_to_rent_checks": 0,
+        "sales": 0,
+        "maintenance_jobs": 0,
     }
     merged = body["contact"]
     assert merged["roles"] == ["applicant", "landlord"]
@@ -201,3 +208,157 @@ async def test_duplicates_report(
     assert report["items"][-1]["contact"]["id"] == name_a.id
     other_report = (await client.get(f"{API}/duplicates", headers=other_headers)).json()
     assert other_report["total"] == 0
+
+
+async def _back_office_of(client: Any, session: Any, admin: Any, headers: Any, person: Any) -> Any:
+    """`person` made offers, rents a flat (checked for right to rent), buys a house and
+    did a repair: the records a contact must not lose."""
+    landlord = await make_contact(session, admin, first_name="Lena", last_name="Lord")
+    flat = await make_property(session, admin, price_pence=120_000, owner_contact_id=landlord.id)
+    renting = await make_applicant(session, admin, person)
+    offer = (
+        await client.post(
+            "/api/v1/offers",
+            json={
+                "property_id": flat.id,
+                "applicant_id": renting.id,
+                "amount_pence": 120_000,
+                "proposed_move_in_date": "2031-06-01",
+                "proposed_term_months": 12,
+            },
+            headers=headers,
+        )
+    ).json()
+    assert (await client.post(f"/api/v1/offers/{offer['id']}/accept", headers=headers)).is_success
+    tenancy = await client.post(
+        f"/api/v1/offers/{offer['id']}/tenancy", params={"on": "2031-05-20"}, headers=headers
+    )
+    assert tenancy.status_code == 201, tenancy.text
+    tid = tenancy.json()["id"]
+    check = await client.post(
+        f"/api/v1/tenancies/{tid}/right-to-rent-checks",
+        json={
+            "contact_id": person.id,
+            "check_date": "2031-05-25",
+            "document_type": "Share code",
+            "result": "time_limited",
+            "expiry_date": "2032-08-31",
+        },
+        headers=headers,
+    )
+    assert check.status_code == 201, check.text
+    house = await make_property(
+        session, admin, marketing_type="sale", price_pence=30_000_000, address_line1="9 Buy Row"
+    )
+    buying = await make_applicant(
+        session, admin, person, marketing_type="sale", min_price_pence=None, max_price_pence=None
+    )
+    bid = (
+        await client.post(
+            "/api/v1/offers",
+            json={"property_id": house.id, "applicant_id": buying.id, "amount_pence": 29_000_000},
+            headers=headers,
+        )
+    ).json()
+    assert (await client.post(f"/api/v1/offers/{bid['id']}/accept", headers=headers)).is_success
+    job = await client.post(
+        "/api/v1/maintenance",
+        json={"property_id": flat.id, "title": "Fix tap", "contractor_contact_id": person.id},
+        headers=headers,
+    )
+    assert job.status_code == 201, job.text
+    return tid, job.json()["id"], house.id
+
+
+async def test_merge_moves_offers_tenancies_checks_sales_and_jobs(
+    client: Any, session: Any, admin: Any, headers: Any
+) -> None:
+    kept = await make_contact(session, admin, first_name="Jane", last_name="Doe")
+    other = await make_contact(
+        session,
+        admin,
+        first_name="Jane",
+        last_name="Doe",
+        email="jane.other@example.com",
+        phone="07911 123457",
+        id_check_status="passed",
+    )
+    tid, job_id, house_id = await _back_office_of(client, session, admin, headers, other)
+
+    # Deleting the duplicate would take its legal records with it: refused, with the reasons.
+    refused = await client.delete(f"{API}/{other.id}", headers=headers)
+    assert refused.status_code == 409
+    assert set(refused.json()["detail"]["reasons"]) == {
+        "2 offers",
+        "1 tenancy",
+        "1 right-to-rent check",
+        "1 sale",
+        "1 maintenance job",
+    }
+    assert "merge" in refused.json()["error"]
+
+    r = await client.post(f"{API}/{kept.id}/merge", json={"other_id": other.id}, headers=headers)
+    assert r.status_code == 200, r.text
+    moved = r.json()["moved"]
+    assert moved["offers"] == 2 and moved["tenancies"] == 1 and moved["sales"] == 1
+    assert moved["right_to_rent_checks"] == 1 and moved["maintenance_jobs"] == 1
+    assert (await client.get(f"{API}/{other.id}", headers=headers)).status_code == 404
+
+    tenancy = (await client.get(f"/api/v1/tenancies/{tid}", headers=headers)).json()
+    assert tenancy["tenant_contact_ids"] == [kept.id] and tenancy["tenant_names"] == ["Jane Doe"]
+    checks = (
+        await client.get(f"/api/v1/tenancies/{tid}/right-to-rent-checks", headers=headers)
+    ).json()
+    assert [c["contact_id"] for c in checks] == [kept.id]
+    task = await session.scalar(
+        select(Task).where(Task.open_rule_key == f"right-to-rent-follow-up:{tid}:{kept.id}")
+    )
+    assert task is not None and str(task.due_date) == "2032-08-31"
+    offers = (await client.get("/api/v1/offers", headers=headers)).json()["items"]
+    assert {o["contact_id"] for o in offers} == {kept.id}
+    sale = await client.get("/api/v1/sales", params={"property_id": house_id}, headers=headers)
+    assert sale.json()["items"][0]["buyer_contact_id"] == kept.id
+    job = (await client.get(f"/api/v1/maintenance/{job_id}", headers=headers)).json()
+    assert job["contractor_contact_id"] == kept.id
+    # Now the kept contact is theirs: deleting it is refused for the same reasons.
+    assert (await client.delete(f"{API}/{kept.id}", headers=headers)).status_code == 409
+
+
+async def test_merge_refused_when_one_person_would_have_two_checks_on_a_day(
+    client: Any, session: Any, admin: Any, headers: Any
+) -> None:
+    """Entered twice as tenants of one tenancy and checked twice on the same day: 409 naming
+    the tenancy and day, and nothing is changed."""
+    prop = await make_property(session, admin)
+    a = await make_contact(session, admin, first_name="Sam", last_name="Twice")
+    b = await make_contact(session, admin, first_name="Sam", last_name="Twice")
+    r = await client.post(
+        "/api/v1/tenancies",
+        json={
+            "property_id": prop.id,
+            "tenant_contact_ids": [a.id, b.id],
+            "start_date": "2031-06-01",
+            "rent_pence": 120_000,
+        },
+        headers=headers,
+    )
+    assert r.status_code == 201, r.text
+    tid = r.json()["id"]
+    for person in (a, b):
+        check = await client.post(
+            f"/api/v1/tenancies/{tid}/right-to-rent-checks",
+            json={
+                "contact_id": person.id,
+                "check_date": "2031-05-25",
+                "document_type": "Passport",
+                "result": "passed",
+            },
+            headers=headers,
+        )
+        assert check.status_code == 201, check.text
+    refused = await client.post(f"{API}/{a.id}/merge", json={"other_id": b.id}, headers=headers)
+    assert refused.status_code == 409
+    assert f"tenancy #{tid} on 25 May 2031" in refused.json()["error"]
+    assert (await client.get(f"{API}/{b.id}", headers=headers)).status_code == 200
+    tenancy = (await client.get(f"/api/v1/tenancies/{tid}", headers=headers)).json()
+    assert tenancy["tenant_contact_ids"] == [a.id, b.id]

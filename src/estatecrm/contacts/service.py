@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -58,6 +59,31 @@ CHECK_RANK = {
     IdCheckStatus.failed: 2,
     IdCheckStatus.passed: 3,
 }
+
+
+@dataclass(frozen=True)
+class ContactReference:
+    """Another feature's records that name contacts (offers, tenancies, sales, ...).
+
+    A contact with any of them is not deleted — the records must keep their person; merge the
+    duplicate instead — and merging moves them all to the contact that stays. `count` and
+    `move` take (session, agency_id, contact_id) and (session, agency_id, from_id, to_id);
+    `move` answers how many records it moved and may refuse (409) before changing anything.
+    """
+
+    key: str
+    one: str
+    many: str
+    count: Callable[[AsyncSession, int, int], Awaitable[int]]
+    move: Callable[[AsyncSession, int, int, int], Awaitable[int]]
+
+
+_references: list[ContactReference] = []
+
+
+def register_reference(reference: ContactReference) -> None:
+    """Called by the features whose records refer to contacts, when they are imported."""
+    _references.append(reference)
 
 
 def _snapshot(contact: Contact) -> dict[str, Any]:
@@ -291,13 +317,21 @@ async def consent_history(
 
 
 async def delete(session: AsyncSession, user: User, contact_id: int) -> None:
-    """Remove a contact (managers and admins); refused while viewings refer to them."""
+    """Remove a contact (managers and admins); refused while records refer to them."""
     contact = await get(session, user, contact_id)
+    reasons = []
     viewings = await viewing_repository.count_for_contact(session, user.agency_id, contact.id)
     if viewings:
+        reasons.append(f"{viewings} viewing{'s' if viewings != 1 else ''}")
+    for reference in _references:
+        found = await reference.count(session, user.agency_id, contact.id)
+        if found:
+            reasons.append(f"{found} {reference.one if found == 1 else reference.many}")
+    if reasons:
         raise Conflict(
-            f"{contact.full_name} has {viewings} viewing{'s' if viewings != 1 else ''} on record; "
-            "merge the contact into another one instead of deleting it"
+            f"{contact.full_name} has {', '.join(reasons)} on record; "
+            "merge the contact into another one instead of deleting it",
+            detail={"reasons": reasons},
         )
     summary = f"Deleted {contact.full_name}"
     await repository.delete(session, contact)
@@ -470,6 +504,8 @@ async def merge(
             session, agency_id, other.id, kept.id
         ),
     }
+    for reference in _references:
+        moved[reference.key] = await reference.move(session, agency_id, other.id, kept.id)
     await activity_repository.reassign_entity(session, agency_id, ENTITY, other.id, kept.id)
     await repository.delete(session, other)
     derive(kept)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from estatecrm.activity import service as activity
 from estatecrm.auth.models import User
 from estatecrm.contacts import repository as contact_repository
+from estatecrm.contacts import service as contact_service
 from estatecrm.errors import NotFound, ValidationFailed
 from estatecrm.kit.clock import today_london, utcnow
 from estatecrm.maintenance import repository
@@ -55,6 +56,15 @@ task_links.register(
 property_service.register_delete_guard(
     property_service.refuse_while_any(
         repository.ids_of_property, "maintenance job", "maintenance jobs"
+    )
+)
+contact_service.register_reference(
+    contact_service.ContactReference(
+        "maintenance_jobs",
+        "maintenance job",
+        "maintenance jobs",
+        repository.count_for_contact,
+        repository.reassign_contact,
     )
 )
 

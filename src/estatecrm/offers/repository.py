@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from estatecrm.contacts.models import Contact
@@ -39,6 +39,26 @@ async def applicant_of(session: AsyncSession, agency_id: int, offer_id: int | No
     return await session.scalar(
         select(Offer.applicant_id).where(Offer.agency_id == agency_id, Offer.id == offer_id)
     )
+
+
+async def count_for_contact(session: AsyncSession, agency_id: int, contact_id: int) -> int:
+    """How many offers a contact made."""
+    total = await session.scalar(
+        select(func.count())
+        .select_from(Offer)
+        .where(Offer.agency_id == agency_id, Offer.contact_id == contact_id)
+    )
+    return int(total or 0)
+
+
+async def reassign_contact(session: AsyncSession, agency_id: int, from_id: int, to_id: int) -> int:
+    """Move a contact's offers to another (merging duplicates)."""
+    result = await session.execute(
+        update(Offer)
+        .where(Offer.agency_id == agency_id, Offer.contact_id == from_id)
+        .values(contact_id=to_id)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def ids_of_property(session: AsyncSession, agency_id: int, property_id: int) -> list[int]:

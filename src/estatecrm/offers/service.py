@@ -11,6 +11,7 @@ from estatecrm.applicants import repository as applicant_repository
 from estatecrm.applicants import service as applicant_service
 from estatecrm.auth import repository as auth_repository
 from estatecrm.auth.models import User
+from estatecrm.contacts import service as contact_service
 from estatecrm.contacts.models import Contact, IdCheckStatus
 from estatecrm.errors import Conflict, NotFound, ValidationFailed
 from estatecrm.kit.clock import utcnow
@@ -62,6 +63,11 @@ ACCEPTED_STATUS = {
 # offers outlives the listing, so a property that took offers is withdrawn, not deleted.
 property_service.register_delete_guard(
     property_service.refuse_while_any(repository.ids_of_property, "offer", "offers")
+)
+contact_service.register_reference(
+    contact_service.ContactReference(
+        "offers", "offer", "offers", repository.count_for_contact, repository.reassign_contact
+    )
 )
 
 

@@ -12,6 +12,7 @@ from estatecrm.activity import service as activity
 from estatecrm.applicants import service as applicant_service
 from estatecrm.auth.models import User
 from estatecrm.contacts import repository as contact_repository
+from estatecrm.contacts import service as contact_service
 from estatecrm.contacts.models import Contact
 from estatecrm.errors import Conflict, NotFound, ValidationFailed
 from estatecrm.kit.clock import today_london, utcnow
@@ -69,6 +70,11 @@ task_links.register(
 # after the business ends; deleting the property would take them with it.
 property_service.register_delete_guard(
     property_service.refuse_while_any(repository.ids_of_property, "sale", "sales")
+)
+contact_service.register_reference(
+    contact_service.ContactReference(
+        "sales", "sale", "sales", repository.count_for_contact, repository.reassign_contact
+    )
 )
 
 

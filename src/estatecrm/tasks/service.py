@@ -393,6 +393,28 @@ async def cancel_rule_task(
         await _remove_automatically(session, task, reason, actor_user_id)
 
 
+async def rekey_rule_task(
+    session: AsyncSession,
+    *,
+    agency_id: int,
+    from_key: str,
+    to_key: str,
+    reason: str,
+    actor_user_id: int | None = None,
+) -> None:
+    """Point a rule's open task at another key (the record it was about was merged into
+    another); when that key already has an open task, the moved one is removed as a double."""
+    task = await repository.open_by_rule(session, agency_id, from_key)
+    if task is None:
+        return
+    if await repository.open_by_rule(session, agency_id, to_key) is not None:
+        await _remove_automatically(session, task, reason, actor_user_id)
+        return
+    task.rule_key = task.open_rule_key = to_key
+    task.updated_at = utcnow()
+    await session.flush()
+
+
 async def _remove_automatically(
     session: AsyncSession, task: Task, reason: str, actor_user_id: int | None
 ) -> None:
@@ -416,7 +438,8 @@ async def remove_rule_tasks_of_property(
 
     Renewing a certificate of a property that is gone is nothing anyone can do; such tasks
     would sit open for ever. Tasks people wrote themselves stay, shown as linked to a deleted
-    record. (Properties with tenancies or sales cannot be deleted at all.)
+    record. (Properties with viewings, offers, tenancies, sales or maintenance jobs cannot be
+    deleted at all.)
     """
     linked: dict[str, list[int]] = {"property": [property_id]}
     for kind in LINK_TYPES.values():

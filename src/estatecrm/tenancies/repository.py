@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy import ColumnElement, Select, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -202,3 +203,99 @@ async def follow_ups_due(
         .where(*conds)
     )
     return [(c, t, p) for c, t, p in rows.tuples()], int(total or 0)
+
+
+def _tenant_of(agency_id: int, contact_id: int) -> Select[Any]:
+    return select(TenancyTenant.tenancy_id).where(
+        TenancyTenant.agency_id == agency_id, TenancyTenant.contact_id == contact_id
+    )
+
+
+async def count_for_contact(session: AsyncSession, agency_id: int, contact_id: int) -> int:
+    """How many tenancies name a contact as tenant or landlord."""
+    total = await session.scalar(
+        select(func.count())
+        .select_from(Tenancy)
+        .where(
+            Tenancy.agency_id == agency_id,
+            or_(
+                Tenancy.landlord_contact_id == contact_id,
+                Tenancy.id.in_(_tenant_of(agency_id, contact_id)),
+            ),
+        )
+    )
+    return int(total or 0)
+
+
+async def reassign_contact(session: AsyncSession, agency_id: int, from_id: int, to_id: int) -> int:
+    """Move a contact's tenancies, as tenant and as landlord, to another (merging duplicates)."""
+    tenancies = (
+        await session.scalars(
+            select(Tenancy).where(
+                Tenancy.agency_id == agency_id, Tenancy.id.in_(_tenant_of(agency_id, from_id))
+            )
+        )
+    ).all()
+    for tenancy in tenancies:
+        ids = [to_id if i == from_id else i for i in tenancy.tenant_contact_ids or []]
+        tenancy.tenant_contact_ids = list(dict.fromkeys(ids))
+        await set_tenants(session, tenancy, tenancy.tenant_contact_ids)
+    landlord = await session.execute(
+        update(Tenancy)
+        .where(Tenancy.agency_id == agency_id, Tenancy.landlord_contact_id == from_id)
+        .values(landlord_contact_id=to_id)
+    )
+    return len(tenancies) + int(landlord.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def count_checks_for_contact(session: AsyncSession, agency_id: int, contact_id: int) -> int:
+    """How many right-to-rent checks were made of a contact."""
+    total = await session.scalar(
+        select(func.count())
+        .select_from(RightToRentCheck)
+        .where(RightToRentCheck.agency_id == agency_id, RightToRentCheck.contact_id == contact_id)
+    )
+    return int(total or 0)
+
+
+async def check_clash(
+    session: AsyncSession, agency_id: int, from_id: int, to_id: int
+) -> tuple[int, date] | None:
+    """A tenancy and day on which both contacts have a check (one person, two checks)."""
+    mine, theirs = aliased(RightToRentCheck), aliased(RightToRentCheck)
+    row = (
+        await session.execute(
+            select(mine.tenancy_id, mine.check_date)
+            .join(
+                theirs,
+                (theirs.tenancy_id == mine.tenancy_id) & (theirs.check_date == mine.check_date),
+            )
+            .where(
+                mine.agency_id == agency_id,
+                mine.contact_id == from_id,
+                theirs.contact_id == to_id,
+            )
+            .limit(1)
+        )
+    ).first()
+    return (int(row[0]), row[1]) if row else None
+
+
+async def check_tenancy_ids(session: AsyncSession, agency_id: int, contact_id: int) -> list[int]:
+    """The tenancies in which a contact's right to rent was checked."""
+    rows = await session.scalars(
+        select(RightToRentCheck.tenancy_id)
+        .where(RightToRentCheck.agency_id == agency_id, RightToRentCheck.contact_id == contact_id)
+        .distinct()
+    )
+    return list(rows)
+
+
+async def reassign_checks(session: AsyncSession, agency_id: int, from_id: int, to_id: int) -> int:
+    """Move a contact's right-to-rent checks to another (merging duplicates)."""
+    result = await session.execute(
+        update(RightToRentCheck)
+        .where(RightToRentCheck.agency_id == agency_id, RightToRentCheck.contact_id == from_id)
+        .values(contact_id=to_id)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

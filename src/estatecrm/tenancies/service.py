@@ -108,6 +108,51 @@ def right_to_rent_rule_key(tenancy_id: int, contact_id: int) -> str:
     return f"right-to-rent-follow-up:{tenancy_id}:{contact_id}"
 
 
+async def _move_checks(session: AsyncSession, agency_id: int, from_id: int, to_id: int) -> int:
+    """Merging contacts: their right-to-rent checks, and the follow-up tasks, move too."""
+    clash = await repository.check_clash(session, agency_id, from_id, to_id)
+    if clash is not None:
+        tenancy_id, day = clash
+        raise Conflict(
+            f"Both contacts have a right-to-rent check for tenancy #{tenancy_id} on "
+            f"{day:%d %b %Y}: one person cannot have two checks on one day, so they cannot be "
+            "merged until one of those checks is corrected"
+        )
+    tenancy_ids = await repository.check_tenancy_ids(session, agency_id, from_id)
+    moved = await repository.reassign_checks(session, agency_id, from_id, to_id)
+    for tenancy_id in tenancy_ids:
+        await task_service.rekey_rule_task(
+            session,
+            agency_id=agency_id,
+            from_key=right_to_rent_rule_key(tenancy_id, from_id),
+            to_key=right_to_rent_rule_key(tenancy_id, to_id),
+            reason=f"contact #{from_id} was merged into #{to_id}",
+        )
+    return moved
+
+
+# Deposits, tenancy agreements and right-to-rent checks must keep their people: a contact with
+# any is merged, not deleted, and merging moves them.
+contact_service.register_reference(
+    contact_service.ContactReference(
+        "tenancies",
+        "tenancy",
+        "tenancies",
+        repository.count_for_contact,
+        repository.reassign_contact,
+    )
+)
+contact_service.register_reference(
+    contact_service.ContactReference(
+        "right_to_rent_checks",
+        "right-to-rent check",
+        "right-to-rent checks",
+        repository.count_checks_for_contact,
+        _move_checks,
+    )
+)
+
+
 def to_read(
     tenancy: Tenancy, prop: Property, contacts: dict[int, Contact], on_date: date
 ) -> TenancyRead:
