@@ -58,6 +58,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
             "DATABASE_URL": f"sqlite:///{db}",
             "ENVIRONMENT": "development",
             "LOG_LEVEL": "INFO",
+            "PYTHONUNBUFFERED": "1",  # the log a failed test quotes is complete
             "RATE_LIMIT_ENABLED": "false",
         }
     )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 from estatecrm.auth import service
 from estatecrm.auth.deps import CurrentUser, bearer_token
 from estatecrm.auth.schemas import TokenRequest, TokenResponse, UserRead
-from estatecrm.db.session import SessionDep
+from estatecrm.db.session import SessionDep, writes_on_read
 from estatecrm.errors import Unauthorized
 from estatecrm.ops import metrics
 from estatecrm.viewings import calendar
@@ -41,6 +41,7 @@ async def revoke_token(request: Request, session: SessionDep) -> Response:
 
 
 @router.get("/me", response_model=UserRead)
+@writes_on_read  # the calendar feed is made on first use
 async def me(request: Request, session: SessionDep, user: CurrentUser) -> UserRead:
     """The signed-in user, with their private calendar feed URL."""
     url = await calendar.feed_url(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import event
@@ -20,6 +20,7 @@ from estatecrm.ops.metrics import instrument_engine
 
 WRITE_INTENT = "estatecrm_write_intent"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_WRITES_ON_READ = "__estatecrm_writes_on_read__"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -86,12 +87,33 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def writes_on_read(endpoint: F) -> F:
+    """Mark a GET endpoint that may write (something made on first use, a last-used stamp).
+
+    Its transaction declares write intent like a POST's. On SQLite that matters: a read
+    transaction that later writes fails at once with "database is locked" (a 503) if another
+    connection committed in between — SQLite cannot move its snapshot forward — whereas one
+    that takes the write lock up front simply waits its turn.
+    """
+    setattr(endpoint, _WRITES_ON_READ, True)
+    return endpoint
+
+
+def _may_write(request: Request) -> bool:
+    if request.method not in SAFE_METHODS:
+        return True
+    return bool(getattr(request.scope.get("endpoint"), _WRITES_ON_READ, False))
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session and one transaction per request: commit on success, roll back on error."""
     factory: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with factory() as session:
         try:
-            if request.method not in SAFE_METHODS:
+            if _may_write(request):
                 await session.connection(execution_options={WRITE_INTENT: True})  # type: ignore[misc]
             yield session
             await session.commit()

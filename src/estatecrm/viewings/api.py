@@ -11,7 +11,7 @@ from estatecrm.activity import service as activity_service
 from estatecrm.activity.schemas import ActivityRead
 from estatecrm.auth.deps import CurrentUser, WriterUser
 from estatecrm.contacts.schemas import ContactSummary
-from estatecrm.db.session import SessionDep
+from estatecrm.db.session import SessionDep, writes_on_read
 from estatecrm.kit.pagination import Page, PageParams, page_params
 from estatecrm.viewings import calendar, service
 from estatecrm.viewings.models import Viewing
@@ -193,6 +193,7 @@ async def revoke_calendar_feed(session: SessionDep, user: CurrentUser) -> Respon
 
 
 @feed_router.get("/calendar/{token}.ics")
+@writes_on_read  # stamps when the feed was last fetched
 async def calendar_feed(token: str, request: Request, session: SessionDep) -> Response:
     """A user's viewings as iCalendar; the unguessable token is the only credential."""
     owner = await calendar.owner_of(session, token)

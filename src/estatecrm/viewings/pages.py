@@ -16,7 +16,7 @@ from estatecrm.applicants.pages import applicant_label
 from estatecrm.auth import repository as auth_repository
 from estatecrm.auth.deps import CurrentUser, WriterUser
 from estatecrm.auth.models import Role, User
-from estatecrm.db.session import SessionDep
+from estatecrm.db.session import SessionDep, writes_on_read
 from estatecrm.errors import CRMError, NotFound
 from estatecrm.kit.clock import (
     NonexistentLocalTime,
@@ -240,6 +240,7 @@ async def _diary_context(
 
 
 @router.get("/diary", response_class=HTMLResponse)
+@writes_on_read  # the calendar feed is made on first use
 async def diary(request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """A week of viewings for one negotiator (or the office); HTMX swaps only the week."""
     context = await _diary_context(request, session, user, request.query_params)
