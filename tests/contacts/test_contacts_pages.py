@@ -244,3 +244,24 @@ async def test_foreign_pages_are_404(
     assert "Priya" not in pick.text
     pick = await client.get(f"/applicants/pick?applicant_id_q=priya&applicant_id={applicant.id}")
     assert "Priya" not in pick.text
+
+
+async def test_delete_refusal_is_shown_by_the_button(
+    client: Any, session: Any, agency: Any
+) -> None:
+    manager = await _sign_in(client, session, agency, role="manager")
+    applicant = await make_applicant(session, manager)
+    prop = await make_property(session, manager)
+    await client.post(
+        "/api/v1/offers",
+        json={"property_id": prop.id, "applicant_id": applicant.id, "amount_pence": 110_000},
+    )
+    page = await client.post(f"/contacts/{applicant.contact_id}/delete")
+    assert page.status_code == 409
+    assert 'id="delete-error"' in page.text and "1 offer on record" in page.text
+    assert "merge the contact into another one" in page.text
+    assert (await client.get(f"/contacts/{applicant.contact_id}")).status_code == 200
+    # Without records, it goes.
+    spare = await make_contact(session, manager, first_name="Spare")
+    gone = await client.post(f"/contacts/{spare.id}/delete")
+    assert gone.status_code == 303 and gone.headers["location"] == "/contacts"

@@ -25,7 +25,7 @@ from estatecrm.errors import CRMError
 from estatecrm.kit.pagination import DEFAULT_LIMIT
 from estatecrm.properties import repository as property_repository
 from estatecrm.viewings import service as viewing_service
-from estatecrm.web.forms import FormInvalid, crm_error_field, errors_from, read_form
+from estatecrm.web.forms import FormInvalid, attempt, crm_error_field, errors_from, read_form
 from estatecrm.web.forms import validate as validate_form
 from estatecrm.web.templating import render
 
@@ -241,8 +241,13 @@ async def contact_update(
 async def contact_delete(
     contact_id: int, request: Request, session: SessionDep, user: ManagerUser
 ) -> Response:
-    """Delete a contact (managers and admins)."""
-    await service.delete(session, user, contact_id)
+    """Delete a contact (managers and admins); why not, by the button, when records need it."""
+    _, errors, status = await attempt(
+        session, lambda: service.delete(session, user, contact_id), default_field="delete"
+    )
+    if errors:
+        contact = await service.get(session, user, contact_id)
+        return await _detail_with_error(request, session, user, contact, errors, status)
     return RedirectResponse("/contacts", status_code=303)
 
 
@@ -265,7 +270,11 @@ async def contact_merge(
         if exc.status_code == 404 and exc.field is None:
             raise
         contact = await service.get(session, user, contact_id)
-        return await _detail_with_error(request, session, user, contact, {"other_id": exc.message})
+        # A contact to merge that is not there is a mistake in the form, not a missing page.
+        status = 422 if exc.status_code == 404 else exc.status_code
+        return await _detail_with_error(
+            request, session, user, contact, {"other_id": exc.message}, status
+        )
     return RedirectResponse(f"/contacts/{contact_id}?merged={raw}", status_code=303)
 
 
@@ -289,10 +298,15 @@ async def _detail_context(
 
 
 async def _detail_with_error(
-    request: Request, session: SessionDep, user: Any, contact: Contact, errors: dict[str, str]
+    request: Request,
+    session: SessionDep,
+    user: Any,
+    contact: Contact,
+    errors: dict[str, str],
+    status: int = 422,
 ) -> Response:
     context = await _detail_context(session, user, contact, errors)
-    return render(request, "contacts/detail.html", context, status_code=422)
+    return render(request, "contacts/detail.html", context, status_code=status)
 
 
 @router.get("/contacts/{contact_id}/bank-details", response_class=HTMLResponse)
