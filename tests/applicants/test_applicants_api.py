@@ -172,7 +172,6 @@ async def test_delete_rules(
     assert (await client.delete(f"{API}/{spare.id}", headers=negotiator)).status_code == 403
     assert (await client.delete(f"{API}/{spare.id}", headers=headers)).status_code == 204
     assert (await client.get(f"{API}/{spare.id}", headers=headers)).status_code == 404
-    session.expunge(spare)  # SQLite may hand the freed id to the next row
     viewed = await make_applicant(session, admin)
     prop = await make_property(session, admin)
     await make_viewing(
@@ -184,6 +183,18 @@ async def test_delete_rules(
     )
     r = await client.delete(f"{API}/{viewed.id}", headers=headers)
     assert r.status_code == 409 and "archived" in r.json()["error"]
+    assert r.json()["detail"]["reasons"] == ["1 viewing"]
+    # An offer is a record the agency keeps: the search that made it is archived, not deleted.
+    bidder = await make_applicant(session, admin)
+    offer = await client.post(
+        "/api/v1/offers",
+        json={"property_id": prop.id, "applicant_id": bidder.id, "amount_pence": 110_000},
+        headers=headers,
+    )
+    assert offer.status_code == 201, offer.text
+    r = await client.delete(f"{API}/{bidder.id}", headers=headers)
+    assert r.status_code == 409 and r.json()["detail"]["reasons"] == ["1 offer"]
+    assert (await client.get(f"/api/v1/offers/{offer.json()['id']}", headers=headers)).is_success
 
 
 async def test_another_agencys_applicant_is_404_everywhere(

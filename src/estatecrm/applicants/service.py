@@ -41,6 +41,7 @@ from estatecrm.contacts.models import Contact, ContactRoleName
 from estatecrm.errors import Conflict, NotFound, ValidationFailed
 from estatecrm.kit.clock import utcnow
 from estatecrm.kit.money import format_pence
+from estatecrm.offers import repository as offer_repository
 from estatecrm.properties import service as property_service
 from estatecrm.properties.models import MarketingType, Property
 from estatecrm.viewings import repository as viewing_repository
@@ -228,13 +229,21 @@ async def found_home(
 
 
 async def delete(session: AsyncSession, user: User, applicant_id: int) -> None:
-    """Remove an applicant (managers and admins); refused once viewings refer to it."""
+    """Remove an applicant (managers and admins); refused once viewings or offers refer to it
+    (an offer put to a client is a record the agency must keep)."""
     applicant = await get(session, user, applicant_id)
     viewings = await viewing_repository.count_for_applicant(session, user.agency_id, applicant.id)
-    if viewings:
+    offers = await offer_repository.count_for_applicant(session, user.agency_id, applicant.id)
+    reasons = [
+        f"{n} {word}{'s' if n != 1 else ''}"
+        for n, word in ((viewings, "viewing"), (offers, "offer"))
+        if n
+    ]
+    if reasons:
         raise Conflict(
-            f"This applicant has {viewings} viewing{'s' if viewings != 1 else ''} on record; "
-            "set the status to archived instead"
+            f"This applicant has {' and '.join(reasons)} on record; "
+            "set the status to archived instead",
+            detail={"reasons": reasons},
         )
     await repository.delete_applicant(session, applicant)
     await activity.record(

@@ -51,6 +51,16 @@ async def count_for_contact(session: AsyncSession, agency_id: int, contact_id: i
     return int(total or 0)
 
 
+async def count_for_applicant(session: AsyncSession, agency_id: int, applicant_id: int) -> int:
+    """How many offers an applicant (search) made."""
+    total = await session.scalar(
+        select(func.count())
+        .select_from(Offer)
+        .where(Offer.agency_id == agency_id, Offer.applicant_id == applicant_id)
+    )
+    return int(total or 0)
+
+
 async def reassign_contact(session: AsyncSession, agency_id: int, from_id: int, to_id: int) -> int:
     """Move a contact's offers to another (merging duplicates)."""
     result = await session.execute(
