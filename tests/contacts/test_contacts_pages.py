@@ -265,3 +265,22 @@ async def test_delete_refusal_is_shown_by_the_button(
     spare = await make_contact(session, manager, first_name="Spare")
     gone = await client.post(f"/contacts/{spare.id}/delete")
     assert gone.status_code == 303 and gone.headers["location"] == "/contacts"
+
+
+async def test_applicant_delete_refusal_is_shown_by_the_button(
+    client: Any, session: Any, agency: Any
+) -> None:
+    manager = await _sign_in(client, session, agency, role="manager")
+    applicant = await make_applicant(session, manager)
+    prop = await make_property(session, manager)
+    await client.post(
+        "/api/v1/offers",
+        json={"property_id": prop.id, "applicant_id": applicant.id, "amount_pence": 110_000},
+    )
+    page = await client.post(f"/applicants/{applicant.id}/delete")
+    assert page.status_code == 409
+    assert 'id="delete-error"' in page.text and "1 offer on record" in page.text
+    assert (await client.get(f"/applicants/{applicant.id}")).status_code == 200
+    spare = await make_applicant(session, manager)
+    gone = await client.post(f"/applicants/{spare.id}/delete")
+    assert gone.status_code == 303 and gone.headers["location"] == f"/contacts/{spare.contact_id}"

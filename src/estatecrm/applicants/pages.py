@@ -224,6 +224,18 @@ async def applicant_detail(
     applicant_id: int, request: Request, session: SessionDep, user: CurrentUser
 ) -> Response:
     """An applicant: requirements, matching properties (book from there), viewings, timeline."""
+    return await _detail(request, session, user, applicant_id)
+
+
+async def _detail(
+    request: Request,
+    session: SessionDep,
+    user: Any,
+    applicant_id: int,
+    *,
+    delete_error: str | None = None,
+    status_code: int = 200,
+) -> Response:
     applicant, contact = await service.get_with_contact(session, user, applicant_id)
     matches, total = await service.matches_for_applicant(
         session, user, applicant.id, limit=MATCHES_SHOWN, offset=0
@@ -252,8 +264,9 @@ async def applicant_detail(
         "viewings": await viewing_service.describe(session, user.agency_id, viewings),
         "timeline": timeline,
         "must_have_labels": {m: MUST_HAVE_RULES[m].label for m in MustHave},
+        "delete_error": delete_error,
     }
-    return render(request, "applicants/detail.html", context)
+    return render(request, "applicants/detail.html", context, status_code=status_code)
 
 
 def _pounds(pence: int | None) -> str:
@@ -299,9 +312,17 @@ async def applicant_update(
 
 
 @router.post("/applicants/{applicant_id}/delete")
-async def applicant_delete(applicant_id: int, session: SessionDep, user: ManagerUser) -> Response:
-    """Delete an applicant (managers and admins)."""
+async def applicant_delete(
+    applicant_id: int, request: Request, session: SessionDep, user: ManagerUser
+) -> Response:
+    """Delete an applicant (managers and admins); why not, by the button, when it must stay."""
     applicant = await service.get(session, user, applicant_id)
     contact_id = applicant.contact_id
-    await service.delete(session, user, applicant_id)
+    _, errors, status = await attempt(
+        session, lambda: service.delete(session, user, applicant_id), default_field="delete"
+    )
+    if errors:
+        return await _detail(
+            request, session, user, applicant_id, delete_error=errors["delete"], status_code=status
+        )
     return RedirectResponse(f"/contacts/{contact_id}", status_code=303)
