@@ -246,16 +246,23 @@ async def test_foreign_pages_are_404(
     assert "Priya" not in pick.text
 
 
-async def test_delete_refusal_is_shown_by_the_button(
-    client: Any, session: Any, agency: Any
-) -> None:
+async def _manager_and_bidder(client: Any, session: Any, agency: Any) -> tuple[Any, Any]:
+    """A signed-in manager and an applicant who made an offer (a record that must be kept)."""
     manager = await _sign_in(client, session, agency, role="manager")
     applicant = await make_applicant(session, manager)
     prop = await make_property(session, manager)
-    await client.post(
+    offer = await client.post(
         "/api/v1/offers",
         json={"property_id": prop.id, "applicant_id": applicant.id, "amount_pence": 110_000},
     )
+    assert offer.status_code == 201, offer.text
+    return manager, applicant
+
+
+async def test_delete_refusal_is_shown_by_the_button(
+    client: Any, session: Any, agency: Any
+) -> None:
+    manager, applicant = await _manager_and_bidder(client, session, agency)
     page = await client.post(f"/contacts/{applicant.contact_id}/delete")
     assert page.status_code == 409
     assert 'id="delete-error"' in page.text and "1 offer on record" in page.text
@@ -270,13 +277,7 @@ async def test_delete_refusal_is_shown_by_the_button(
 async def test_applicant_delete_refusal_is_shown_by_the_button(
     client: Any, session: Any, agency: Any
 ) -> None:
-    manager = await _sign_in(client, session, agency, role="manager")
-    applicant = await make_applicant(session, manager)
-    prop = await make_property(session, manager)
-    await client.post(
-        "/api/v1/offers",
-        json={"property_id": prop.id, "applicant_id": applicant.id, "amount_pence": 110_000},
-    )
+    manager, applicant = await _manager_and_bidder(client, session, agency)
     page = await client.post(f"/applicants/{applicant.id}/delete")
     assert page.status_code == 409
     assert 'id="delete-error"' in page.text and "1 offer on record" in page.text
