@@ -24,7 +24,7 @@ from estatecrm.contacts.schemas import (
     MergeRequest,
     MergeResult,
 )
-from estatecrm.db.session import SessionDep
+from estatecrm.db.session import SessionDep, writes_on_read
 from estatecrm.kit.pagination import Page, PageParams, page_params
 
 router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"])
@@ -125,6 +125,7 @@ async def update_contact(
 
 
 @router.get("/{contact_id}/bank-details", response_model=BankDetailsRead)
+@writes_on_read  # every look at bank details goes on the contact's timeline
 async def get_bank_details(
     contact_id: int, session: SessionDep, user: ManagerUser
 ) -> BankDetailsRead:

@@ -20,7 +20,7 @@ from estatecrm.contacts.schemas import (
     ContactFilters,
     ContactReplace,
 )
-from estatecrm.db.session import SessionDep
+from estatecrm.db.session import SessionDep, writes_on_read
 from estatecrm.errors import CRMError
 from estatecrm.kit.pagination import DEFAULT_LIMIT
 from estatecrm.properties import repository as property_repository
@@ -310,6 +310,7 @@ async def _detail_with_error(
 
 
 @router.get("/contacts/{contact_id}/bank-details", response_class=HTMLResponse)
+@writes_on_read  # every look at bank details goes on the contact's timeline
 async def contact_bank_details(
     contact_id: int, request: Request, session: SessionDep, user: ManagerUser
 ) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, TypeVar
 
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from estatecrm.config import Settings
 from estatecrm.kit import crypto
@@ -21,6 +23,9 @@ from estatecrm.ops.metrics import instrument_engine
 WRITE_INTENT = "estatecrm_write_intent"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _WRITES_ON_READ = "__estatecrm_writes_on_read__"
+_READ_ONLY = "estatecrm_read_only_request"
+_STRICT = "estatecrm_strict_read_only"
+log = logging.getLogger(__name__)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -108,6 +113,39 @@ def _may_write(request: Request) -> bool:
     return bool(getattr(request.scope.get("endpoint"), _WRITES_ON_READ, False))
 
 
+class UnmarkedWrite(RuntimeError):
+    """A GET wrote without `@writes_on_read` (raised outside production, logged in it)."""
+
+
+def _read_only(session: Session) -> str | None:
+    return session.info.get(_READ_ONLY)
+
+
+def _refuse_write(session: Session, what: str) -> None:
+    path = _read_only(session)
+    if path is None:
+        return
+    message = f"GET {path} {what} without @writes_on_read (on SQLite that can fail with 503)"
+    if session.info.get(_STRICT):
+        raise UnmarkedWrite(message)
+    log.error(message)
+    session.info.pop(_READ_ONLY)  # once per request is enough
+
+
+@event.listens_for(Session, "before_flush")
+def _writes_in_flush(session: Session, _context: Any, _instances: Any) -> None:
+    if _read_only(session) is None:
+        return
+    if session.new or session.deleted or any(session.is_modified(o) for o in session.dirty):
+        _refuse_write(session, "changed rows")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _writes_in_statement(state: ORMExecuteState) -> None:
+    if (state.is_insert or state.is_update or state.is_delete) and _read_only(state.session):
+        _refuse_write(state.session, "ran an INSERT, UPDATE or DELETE")
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session and one transaction per request: commit on success, roll back on error."""
     factory: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
@@ -115,6 +153,11 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         try:
             if _may_write(request):
                 await session.connection(execution_options={WRITE_INTENT: True})  # type: ignore[misc]
+            else:
+                # A GET that writes must say so (see writes_on_read): refused in development
+                # and tests, where it is a bug to fix, and logged in production.
+                session.info[_READ_ONLY] = request.url.path
+                session.info[_STRICT] = request.app.state.settings.environment != "production"
             yield session
             await session.commit()
         except BaseException:
