@@ -68,7 +68,8 @@ class ContactReference:
     A contact with any of them is not deleted — the records must keep their person; merge the
     duplicate instead — and merging moves them all to the contact that stays. `count` and
     `move` take (session, agency_id, contact_id) and (session, agency_id, from_id, to_id);
-    `move` answers how many records it moved and may refuse (409) before changing anything.
+    `move` answers how many records it moved; it may refuse (409), and the merge's transaction
+    then undoes everything the merge had already moved.
     """
 
     key: str
