@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from estatecrm.compliance import service as compliance_service
 from estatecrm.tasks.models import Task
-from tests.builders import make_applicant, make_contact, make_property
+from tests.builders import PASSWORD, make_applicant, make_contact, make_property
 from tests.compliance.builders import make_certificate
 
 API = "/api/v1/tenancies"
@@ -409,3 +409,47 @@ async def test_a_property_with_a_tenancy_cannot_be_deleted(
     assert (await client.get(url, headers=headers)).status_code == 200
     assert (await client.get(f"{API}/{tenancy_id}", headers=headers)).status_code == 200
     assert await open_rule_keys() == before
+
+
+async def test_a_certificate_a_tenancy_ran_on_cannot_be_deleted(
+    client: Any, session: Any, admin: Any, headers: Any, other_headers: Any
+) -> None:
+    """It is the landlord's legal record: correct it instead. An old one that expired before
+    the tenancy began can still be removed if it was entered in error."""
+    prop, offer = await _accepted_offer(client, session, admin, headers)
+    t = (await _tenancy_with_deposit(client, offer, headers)).json()
+    check = await client.post(
+        f"{API}/{t['id']}/right-to-rent-checks",
+        json={
+            "contact_id": t["tenant_contact_ids"][0],
+            "check_date": "2026-05-25",
+            "document_type": "Passport",
+            "result": "passed",
+        },
+        headers=headers,
+    )
+    assert check.status_code == 201, check.text
+    prop = await session.merge(prop)
+    await _certs(session, admin, prop)
+    old = await make_certificate(session, admin, prop, type="gas_safety", issued_date="2020-01-01")
+    certs = (
+        await client.get("/api/v1/certificates", params={"property_id": prop.id}, headers=headers)
+    ).json()["items"]
+    gas = next(c for c in certs if c["type"] == "gas_safety" and c["id"] != old.id)
+    ok = await client.post(f"{API}/{t['id']}/activate", json={"on_date": ON}, headers=headers)
+    assert ok.status_code == 200, ok.text
+    url = f"/api/v1/certificates/{gas['id']}"
+    assert (await client.delete(url, headers=other_headers)).status_code == 404
+    refused = await client.delete(url, headers=headers)
+    assert refused.status_code == 409
+    assert refused.json()["detail"]["reasons"] == [f"tenancy #{t['id']} ran while it was in force"]
+    assert "Correct it with Edit" in refused.json()["error"]
+    assert (await client.get(url, headers=headers)).status_code == 200
+    # The certificate page says why, next to its Delete button.
+    login = {"email": admin.email, "password": PASSWORD}
+    assert (await client.post("/login", data=login)).status_code == 303
+    page = await client.post(f"/certificates/{gas['id']}/delete")
+    assert page.status_code == 409
+    assert 'id="delete-error"' in page.text and f"tenancy #{t['id']} ran" in page.text
+    gone = await client.delete(f"/api/v1/certificates/{old.id}", headers=headers)
+    assert gone.status_code == 204

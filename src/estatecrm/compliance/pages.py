@@ -22,7 +22,7 @@ from estatecrm.kit.clock import today_london
 from estatecrm.kit.pagination import DEFAULT_LIMIT
 from estatecrm.properties import service as property_service
 from estatecrm.properties.models import Property
-from estatecrm.web.forms import FormInvalid, crm_error_field, errors_from, read_form
+from estatecrm.web.forms import FormInvalid, attempt, crm_error_field, errors_from, read_form
 from estatecrm.web.forms import validate as validate_form
 from estatecrm.web.templating import render
 
@@ -228,6 +228,18 @@ async def certificate_detail(
     certificate_id: int, request: Request, session: SessionDep, user: CurrentUser
 ) -> Response:
     """One certificate with its status and timeline."""
+    return await _detail(request, session, user, certificate_id)
+
+
+async def _detail(
+    request: Request,
+    session: SessionDep,
+    user: Any,
+    certificate_id: int,
+    *,
+    delete_error: str | None = None,
+    status_code: int = 200,
+) -> Response:
     cert = await service.get(session, user, certificate_id)
     prop = await service.property_of(session, user, cert)
     on_date = _page_date(dict(request.query_params))
@@ -240,8 +252,9 @@ async def certificate_detail(
         "timeline": timeline,
         "on_date": on_date,
         "type_label": rules.label(cert.type),
+        "delete_error": delete_error,
     }
-    return render(request, "compliance/detail.html", context)
+    return render(request, "compliance/detail.html", context, status_code=status_code)
 
 
 def _values_of(cert: Certificate) -> dict[str, Any]:
@@ -313,8 +326,19 @@ async def certificate_update(
 
 @router.post("/certificates/{certificate_id}/delete")
 async def certificate_delete(
-    certificate_id: int, session: SessionDep, user: ManagerUser
+    certificate_id: int, request: Request, session: SessionDep, user: ManagerUser
 ) -> Response:
-    """Delete a certificate recorded in error (managers and admins)."""
-    prop = await service.delete(session, user, certificate_id)
+    """Delete a certificate recorded in error (managers and admins); why not, by the button."""
+    prop, errors, status = await attempt(
+        session, lambda: service.delete(session, user, certificate_id), default_field="delete"
+    )
+    if errors or prop is None:
+        return await _detail(
+            request,
+            session,
+            user,
+            certificate_id,
+            delete_error=errors.get("delete"),
+            status_code=status,
+        )
     return RedirectResponse(f"/properties/{prop.id}", status_code=303)

@@ -346,9 +346,28 @@ async def update(
     return cert
 
 
+CertificateGuard = Callable[[AsyncSession, Certificate], Awaitable[str | None]]
+_delete_guards: list[CertificateGuard] = []
+
+
+def register_delete_guard(guard: CertificateGuard) -> None:
+    """Let a feature refuse a certificate's deletion; the guard says why, or None."""
+    _delete_guards.append(guard)
+
+
 async def delete(session: AsyncSession, user: User, certificate_id: int) -> Property:
-    """Remove a certificate recorded in error (managers and admins); returns its property."""
+    """Remove a certificate recorded in error (managers and admins); returns its property.
+
+    Refused (409 with the reasons) once it is part of a legal record — a tenancy ran on it.
+    """
     cert = await get(session, user, certificate_id)
+    reasons = [why for guard in _delete_guards if (why := await guard(session, cert))]
+    if reasons:
+        raise Conflict(
+            f"This certificate cannot be deleted: {'; '.join(reasons)}. "
+            "Correct it with Edit instead.",
+            detail={"reasons": reasons},
+        )
     prop = await property_of(session, user, cert)
     cert_type, summary = cert.type, f"Deleted {rules.label(cert.type).lower()}"
     summary += f" issued {cert.issued_date:%d %b %Y}, expiring {cert.expiry_date:%d %b %Y}"

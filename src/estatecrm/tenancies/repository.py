@@ -299,3 +299,21 @@ async def reassign_checks(session: AsyncSession, agency_id: int, from_id: int, t
         .values(contact_id=to_id)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def started_during(
+    session: AsyncSession, agency_id: int, property_id: int, start: date, end: date
+) -> list[int]:
+    """The tenancies of a property that had begun and ran at some time from `start` to `end`."""
+    rows = await session.scalars(
+        select(Tenancy.id)
+        .where(
+            Tenancy.agency_id == agency_id,
+            Tenancy.property_id == property_id,
+            Tenancy.activated_at.is_not(None),
+            Tenancy.start_date <= end,
+            or_(Tenancy.end_date.is_(None), Tenancy.end_date >= start),
+        )
+        .order_by(Tenancy.start_date)
+    )
+    return list(rows)

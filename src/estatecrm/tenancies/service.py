@@ -13,6 +13,7 @@ from estatecrm.activity import service as activity
 from estatecrm.applicants import service as applicant_service
 from estatecrm.auth.models import User
 from estatecrm.compliance import service as compliance_service
+from estatecrm.compliance.models import Certificate
 from estatecrm.contacts import repository as contact_repository
 from estatecrm.contacts import service as contact_service
 from estatecrm.contacts.models import Contact, ContactRoleName
@@ -129,6 +130,21 @@ async def _move_checks(session: AsyncSession, agency_id: int, from_id: int, to_i
             reason=f"contact #{from_id} was merged into #{to_id}",
         )
     return moved
+
+
+async def _certificate_in_use(session: AsyncSession, cert: Certificate) -> str | None:
+    """A certificate a tenancy ran on is the landlord's legal record (gas safety records are
+    kept two years, and the tenant was given a copy): it is corrected, never deleted."""
+    ids = await repository.started_during(
+        session, cert.agency_id, cert.property_id, cert.issued_date, cert.expiry_date
+    )
+    if not ids:
+        return None
+    named = ", ".join(f"#{i}" for i in ids)
+    return f"tenanc{'y' if len(ids) == 1 else 'ies'} {named} ran while it was in force"
+
+
+compliance_service.register_delete_guard(_certificate_in_use)
 
 
 # Deposits, tenancy agreements and right-to-rent checks must keep their people: a contact with
