@@ -29,7 +29,6 @@ from sqlalchemy import (
     or_,
     select,
     union_all,
-    update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -45,6 +44,7 @@ from estatecrm.applicants.models import (
 )
 from estatecrm.applicants.schemas import ApplicantFilters, area_key
 from estatecrm.contacts.models import Contact
+from estatecrm.db import references
 from estatecrm.properties.models import Property, PropertyStatus
 
 # Points of each part of the score; they add up to 100.
@@ -178,12 +178,7 @@ async def delete_applicant(session: AsyncSession, applicant: Applicant) -> None:
 
 async def reassign_contact(session: AsyncSession, agency_id: int, from_id: int, to_id: int) -> int:
     """Move every applicant of one contact to another (merging duplicates)."""
-    result = await session.execute(
-        update(Applicant)
-        .where(Applicant.agency_id == agency_id, Applicant.contact_id == from_id)
-        .values(contact_id=to_id)
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return await references.reassign(session, agency_id, from_id, to_id, Applicant.contact_id)
 
 
 async def for_contact(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, case, func, or_, select, update
+from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from estatecrm.db import references
 from estatecrm.maintenance.models import JobPriority, JobStatus, MaintenanceJob
 from estatecrm.maintenance.schemas import JobFilters
 from estatecrm.properties.models import Property
@@ -27,33 +28,17 @@ async def get(session: AsyncSession, agency_id: int, job_id: int) -> Maintenance
     )
 
 
+_PEOPLE = (MaintenanceJob.reported_by_contact_id, MaintenanceJob.contractor_contact_id)
+
+
 async def count_for_contact(session: AsyncSession, agency_id: int, contact_id: int) -> int:
     """How many jobs a contact reported or worked on."""
-    total = await session.scalar(
-        select(func.count())
-        .select_from(MaintenanceJob)
-        .where(
-            MaintenanceJob.agency_id == agency_id,
-            or_(
-                MaintenanceJob.reported_by_contact_id == contact_id,
-                MaintenanceJob.contractor_contact_id == contact_id,
-            ),
-        )
-    )
-    return int(total or 0)
+    return await references.count_naming(session, agency_id, contact_id, *_PEOPLE)
 
 
 async def reassign_contact(session: AsyncSession, agency_id: int, from_id: int, to_id: int) -> int:
     """Move a contact's jobs, as reporter and as contractor, to another (merging duplicates)."""
-    moved = 0
-    for column in (MaintenanceJob.reported_by_contact_id, MaintenanceJob.contractor_contact_id):
-        result = await session.execute(
-            update(MaintenanceJob)
-            .where(MaintenanceJob.agency_id == agency_id, column == from_id)
-            .values({column.key: to_id})
-        )
-        moved += int(result.rowcount or 0)  # type: ignore[attr-defined]
-    return moved
+    return await references.reassign(session, agency_id, from_id, to_id, *_PEOPLE)
 
 
 async def ids_of_property(session: AsyncSession, agency_id: int, property_id: int) -> list[int]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from estatecrm.contacts.models import Contact
+from estatecrm.db import references
 from estatecrm.offers.models import OPEN_STATUSES, Offer
 from estatecrm.offers.schemas import OfferFilters
 from estatecrm.properties.models import Property
@@ -43,32 +44,17 @@ async def applicant_of(session: AsyncSession, agency_id: int, offer_id: int | No
 
 async def count_for_contact(session: AsyncSession, agency_id: int, contact_id: int) -> int:
     """How many offers a contact made."""
-    total = await session.scalar(
-        select(func.count())
-        .select_from(Offer)
-        .where(Offer.agency_id == agency_id, Offer.contact_id == contact_id)
-    )
-    return int(total or 0)
+    return await references.count_naming(session, agency_id, contact_id, Offer.contact_id)
 
 
 async def count_for_applicant(session: AsyncSession, agency_id: int, applicant_id: int) -> int:
     """How many offers an applicant (search) made."""
-    total = await session.scalar(
-        select(func.count())
-        .select_from(Offer)
-        .where(Offer.agency_id == agency_id, Offer.applicant_id == applicant_id)
-    )
-    return int(total or 0)
+    return await references.count_naming(session, agency_id, applicant_id, Offer.applicant_id)
 
 
 async def reassign_contact(session: AsyncSession, agency_id: int, from_id: int, to_id: int) -> int:
     """Move a contact's offers to another (merging duplicates)."""
-    result = await session.execute(
-        update(Offer)
-        .where(Offer.agency_id == agency_id, Offer.contact_id == from_id)
-        .values(contact_id=to_id)
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return await references.reassign(session, agency_id, from_id, to_id, Offer.contact_id)
 
 
 async def ids_of_property(session: AsyncSession, agency_id: int, property_id: int) -> list[int]:

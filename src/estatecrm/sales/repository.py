@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from estatecrm.db import references
 from estatecrm.properties.models import Property
 from estatecrm.sales.models import ChainLink, Sale, SaleMilestone
 from estatecrm.sales.schemas import SaleFilters
@@ -17,30 +18,17 @@ async def get(session: AsyncSession, agency_id: int, sale_id: int) -> Sale | Non
     return await session.scalar(select(Sale).where(Sale.agency_id == agency_id, Sale.id == sale_id))
 
 
+_PEOPLE = (Sale.buyer_contact_id, Sale.vendor_contact_id)
+
+
 async def count_for_contact(session: AsyncSession, agency_id: int, contact_id: int) -> int:
     """How many sales name a contact as buyer or vendor."""
-    total = await session.scalar(
-        select(func.count())
-        .select_from(Sale)
-        .where(
-            Sale.agency_id == agency_id,
-            or_(Sale.buyer_contact_id == contact_id, Sale.vendor_contact_id == contact_id),
-        )
-    )
-    return int(total or 0)
+    return await references.count_naming(session, agency_id, contact_id, *_PEOPLE)
 
 
 async def reassign_contact(session: AsyncSession, agency_id: int, from_id: int, to_id: int) -> int:
     """Move a contact's sales, as buyer and as vendor, to another (merging duplicates)."""
-    moved = 0
-    for column in (Sale.buyer_contact_id, Sale.vendor_contact_id):
-        result = await session.execute(
-            update(Sale)
-            .where(Sale.agency_id == agency_id, column == from_id)
-            .values({column.key: to_id})
-        )
-        moved += int(result.rowcount or 0)  # type: ignore[attr-defined]
-    return moved
+    return await references.reassign(session, agency_id, from_id, to_id, *_PEOPLE)
 
 
 async def ids_of_property(session: AsyncSession, agency_id: int, property_id: int) -> list[int]:

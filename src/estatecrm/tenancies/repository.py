@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from estatecrm.db import references
 from estatecrm.properties.models import Property
 from estatecrm.tenancies.models import RightToRentCheck, Tenancy, TenancyStatus, TenancyTenant
 from estatecrm.tenancies.rules import PROTECTION_DAYS
@@ -240,22 +241,17 @@ async def reassign_contact(session: AsyncSession, agency_id: int, from_id: int, 
         ids = [to_id if i == from_id else i for i in tenancy.tenant_contact_ids or []]
         tenancy.tenant_contact_ids = list(dict.fromkeys(ids))
         await set_tenants(session, tenancy, tenancy.tenant_contact_ids)
-    landlord = await session.execute(
-        update(Tenancy)
-        .where(Tenancy.agency_id == agency_id, Tenancy.landlord_contact_id == from_id)
-        .values(landlord_contact_id=to_id)
+    landlord = await references.reassign(
+        session, agency_id, from_id, to_id, Tenancy.landlord_contact_id
     )
-    return len(tenancies) + int(landlord.rowcount or 0)  # type: ignore[attr-defined]
+    return len(tenancies) + landlord
 
 
 async def count_checks_for_contact(session: AsyncSession, agency_id: int, contact_id: int) -> int:
     """How many right-to-rent checks were made of a contact."""
-    total = await session.scalar(
-        select(func.count())
-        .select_from(RightToRentCheck)
-        .where(RightToRentCheck.agency_id == agency_id, RightToRentCheck.contact_id == contact_id)
+    return await references.count_naming(
+        session, agency_id, contact_id, RightToRentCheck.contact_id
     )
-    return int(total or 0)
 
 
 async def check_clash(
@@ -293,12 +289,9 @@ async def check_tenancy_ids(session: AsyncSession, agency_id: int, contact_id: i
 
 async def reassign_checks(session: AsyncSession, agency_id: int, from_id: int, to_id: int) -> int:
     """Move a contact's right-to-rent checks to another (merging duplicates)."""
-    result = await session.execute(
-        update(RightToRentCheck)
-        .where(RightToRentCheck.agency_id == agency_id, RightToRentCheck.contact_id == from_id)
-        .values(contact_id=to_id)
+    return await references.reassign(
+        session, agency_id, from_id, to_id, RightToRentCheck.contact_id
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def started_during(
