@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from estatecrm.activity import repository as activity_repository
 from estatecrm.activity import service as activity
@@ -28,6 +29,7 @@ from estatecrm.contacts.schemas import (
     ContactReplace,
     ContactUpdate,
 )
+from estatecrm.db import references
 from estatecrm.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from estatecrm.kit.clock import today_london, utcnow
 from estatecrm.kit.uk_phone import search_forms
@@ -85,6 +87,20 @@ _references: list[ContactReference] = []
 def register_reference(reference: ContactReference) -> None:
     """Called by the features whose records refer to contacts, when they are imported."""
     _references.append(reference)
+
+
+def columns_reference(
+    key: str, one: str, many: str, *columns: InstrumentedAttribute[Any]
+) -> ContactReference:
+    """A reference that is only columns naming the contact: counted and moved as they are."""
+
+    async def count(session: AsyncSession, agency_id: int, contact_id: int) -> int:
+        return await references.count_naming(session, agency_id, contact_id, *columns)
+
+    async def move(session: AsyncSession, agency_id: int, from_id: int, to_id: int) -> int:
+        return await references.reassign(session, agency_id, from_id, to_id, *columns)
+
+    return ContactReference(key, one, many, count, move)
 
 
 def _snapshot(contact: Contact) -> dict[str, Any]:

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from estatecrm.db import references
 from estatecrm.maintenance.models import JobPriority, JobStatus, MaintenanceJob
 from estatecrm.maintenance.schemas import JobFilters
 from estatecrm.properties.models import Property
@@ -26,19 +25,6 @@ async def get(session: AsyncSession, agency_id: int, job_id: int) -> Maintenance
             MaintenanceJob.agency_id == agency_id, MaintenanceJob.id == job_id
         )
     )
-
-
-_PEOPLE = (MaintenanceJob.reported_by_contact_id, MaintenanceJob.contractor_contact_id)
-
-
-async def count_for_contact(session: AsyncSession, agency_id: int, contact_id: int) -> int:
-    """How many jobs a contact reported or worked on."""
-    return await references.count_naming(session, agency_id, contact_id, *_PEOPLE)
-
-
-async def reassign_contact(session: AsyncSession, agency_id: int, from_id: int, to_id: int) -> int:
-    """Move a contact's jobs, as reporter and as contractor, to another (merging duplicates)."""
-    return await references.reassign(session, agency_id, from_id, to_id, *_PEOPLE)
 
 
 async def ids_of_property(session: AsyncSession, agency_id: int, property_id: int) -> list[int]:

@@ -59,12 +59,12 @@ property_service.register_delete_guard(
     )
 )
 contact_service.register_reference(
-    contact_service.ContactReference(
+    contact_service.columns_reference(
         "maintenance_jobs",
         "maintenance job",
         "maintenance jobs",
-        repository.count_for_contact,
-        repository.reassign_contact,
+        MaintenanceJob.reported_by_contact_id,
+        MaintenanceJob.contractor_contact_id,
     )
 )
 

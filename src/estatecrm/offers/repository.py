@@ -42,19 +42,9 @@ async def applicant_of(session: AsyncSession, agency_id: int, offer_id: int | No
     )
 
 
-async def count_for_contact(session: AsyncSession, agency_id: int, contact_id: int) -> int:
-    """How many offers a contact made."""
-    return await references.count_naming(session, agency_id, contact_id, Offer.contact_id)
-
-
 async def count_for_applicant(session: AsyncSession, agency_id: int, applicant_id: int) -> int:
     """How many offers an applicant (search) made."""
     return await references.count_naming(session, agency_id, applicant_id, Offer.applicant_id)
-
-
-async def reassign_contact(session: AsyncSession, agency_id: int, from_id: int, to_id: int) -> int:
-    """Move a contact's offers to another (merging duplicates)."""
-    return await references.reassign(session, agency_id, from_id, to_id, Offer.contact_id)
 
 
 async def ids_of_property(session: AsyncSession, agency_id: int, property_id: int) -> list[int]:

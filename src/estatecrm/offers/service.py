@@ -65,9 +65,7 @@ property_service.register_delete_guard(
     property_service.refuse_while_any(repository.ids_of_property, "offer", "offers")
 )
 contact_service.register_reference(
-    contact_service.ContactReference(
-        "offers", "offer", "offers", repository.count_for_contact, repository.reassign_contact
-    )
+    contact_service.columns_reference("offers", "offer", "offers", Offer.contact_id)
 )
 
 

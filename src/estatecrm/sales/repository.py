@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from estatecrm.db import references
 from estatecrm.properties.models import Property
 from estatecrm.sales.models import ChainLink, Sale, SaleMilestone
 from estatecrm.sales.schemas import SaleFilters
@@ -16,19 +15,6 @@ from estatecrm.sales.schemas import SaleFilters
 async def get(session: AsyncSession, agency_id: int, sale_id: int) -> Sale | None:
     """A sale of this agency, or None (also for another agency's)."""
     return await session.scalar(select(Sale).where(Sale.agency_id == agency_id, Sale.id == sale_id))
-
-
-_PEOPLE = (Sale.buyer_contact_id, Sale.vendor_contact_id)
-
-
-async def count_for_contact(session: AsyncSession, agency_id: int, contact_id: int) -> int:
-    """How many sales name a contact as buyer or vendor."""
-    return await references.count_naming(session, agency_id, contact_id, *_PEOPLE)
-
-
-async def reassign_contact(session: AsyncSession, agency_id: int, from_id: int, to_id: int) -> int:
-    """Move a contact's sales, as buyer and as vendor, to another (merging duplicates)."""
-    return await references.reassign(session, agency_id, from_id, to_id, *_PEOPLE)
 
 
 async def ids_of_property(session: AsyncSession, agency_id: int, property_id: int) -> list[int]:

@@ -72,8 +72,8 @@ property_service.register_delete_guard(
     property_service.refuse_while_any(repository.ids_of_property, "sale", "sales")
 )
 contact_service.register_reference(
-    contact_service.ContactReference(
-        "sales", "sale", "sales", repository.count_for_contact, repository.reassign_contact
+    contact_service.columns_reference(
+        "sales", "sale", "sales", Sale.buyer_contact_id, Sale.vendor_contact_id
     )
 )
 
