@@ -30,6 +30,7 @@ from estatecrm.compliance.schemas import (
     PropertyComplianceRead,
     RequirementRead,
 )
+from estatecrm.db import references
 from estatecrm.errors import Conflict, NotFound, ValidationFailed
 from estatecrm.kit.clock import today_london, utcnow
 from estatecrm.properties import repository as property_repository
@@ -346,13 +347,10 @@ async def update(
     return cert
 
 
-CertificateGuard = Callable[[AsyncSession, Certificate], Awaitable[str | None]]
-_delete_guards: list[CertificateGuard] = []
-
-
-def register_delete_guard(guard: CertificateGuard) -> None:
-    """Let a feature refuse a certificate's deletion; the guard says why, or None."""
-    _delete_guards.append(guard)
+# A certificate some other record relied on (a tenancy ran on it) is corrected, not deleted.
+DELETE_GUARDS: references.DeleteGuards[Certificate] = references.DeleteGuards(
+    "certificate", "Correct it with Edit instead."
+)
 
 
 async def delete(session: AsyncSession, user: User, certificate_id: int) -> Property:
@@ -361,13 +359,7 @@ async def delete(session: AsyncSession, user: User, certificate_id: int) -> Prop
     Refused (409 with the reasons) once it is part of a legal record — a tenancy ran on it.
     """
     cert = await get(session, user, certificate_id)
-    reasons = [why for guard in _delete_guards if (why := await guard(session, cert))]
-    if reasons:
-        raise Conflict(
-            f"This certificate cannot be deleted: {'; '.join(reasons)}. "
-            "Correct it with Edit instead.",
-            detail={"reasons": reasons},
-        )
+    await DELETE_GUARDS.refuse_if_any(session, cert)
     prop = await property_of(session, user, cert)
     cert_type, summary = cert.type, f"Deleted {rules.label(cert.type).lower()}"
     summary += f" issued {cert.issued_date:%d %b %Y}, expiring {cert.expiry_date:%d %b %Y}"

@@ -27,16 +27,6 @@ async def get(session: AsyncSession, agency_id: int, job_id: int) -> Maintenance
     )
 
 
-async def ids_of_property(session: AsyncSession, agency_id: int, property_id: int) -> list[int]:
-    """The ids of every maintenance job on a property, finished ones included."""
-    rows = await session.scalars(
-        select(MaintenanceJob.id).where(
-            MaintenanceJob.agency_id == agency_id, MaintenanceJob.property_id == property_id
-        )
-    )
-    return list(rows)
-
-
 async def get_many(
     session: AsyncSession, agency_id: int, ids: Sequence[int]
 ) -> dict[int, MaintenanceJob]:

@@ -53,10 +53,8 @@ task_links.register(
 )
 
 # Jobs carry contractors' costs the landlord is billed for: they outlive the listing.
-property_service.register_delete_guard(
-    property_service.refuse_while_any(
-        repository.ids_of_property, "maintenance job", "maintenance jobs"
-    )
+property_service.DELETE_GUARDS.while_any(
+    "maintenance job", "maintenance jobs", MaintenanceJob.property_id
 )
 contact_service.register_reference(
     contact_service.columns_reference(

@@ -47,14 +47,6 @@ async def count_for_applicant(session: AsyncSession, agency_id: int, applicant_i
     return await references.count_naming(session, agency_id, applicant_id, Offer.applicant_id)
 
 
-async def ids_of_property(session: AsyncSession, agency_id: int, property_id: int) -> list[int]:
-    """The ids of every offer made on a property, whatever became of it."""
-    rows = await session.scalars(
-        select(Offer.id).where(Offer.agency_id == agency_id, Offer.property_id == property_id)
-    )
-    return list(rows)
-
-
 async def get_row(session: AsyncSession, agency_id: int, offer_id: int) -> OfferRow | None:
     """An offer with its property and buyer contact, in one query."""
     row = (

@@ -61,9 +61,7 @@ ACCEPTED_STATUS = {
 # An agent must put every offer to the seller or landlord in writing and be able to show it did
 # (Estate Agents Act 1979; Estate Agents (Undesirable Practices) Order 1991): the record of
 # offers outlives the listing, so a property that took offers is withdrawn, not deleted.
-property_service.register_delete_guard(
-    property_service.refuse_while_any(repository.ids_of_property, "offer", "offers")
-)
+property_service.DELETE_GUARDS.while_any("offer", "offers", Offer.property_id)
 contact_service.register_reference(
     contact_service.columns_reference("offers", "offer", "offers", Offer.contact_id)
 )

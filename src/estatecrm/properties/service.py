@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +15,7 @@ from estatecrm.auth.models import Role, User
 from estatecrm.contacts import repository as contact_repository
 from estatecrm.contacts import service as contact_service
 from estatecrm.contacts.models import ContactRoleName
+from estatecrm.db import references
 from estatecrm.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from estatecrm.kit.clock import utcnow
 from estatecrm.kit.uk_postcode import outward_code
@@ -322,43 +323,17 @@ async def set_epc_rating(
     )
 
 
-DeleteGuard = Callable[[AsyncSession, int, int], Awaitable[str | None]]
-_delete_guards: list[DeleteGuard] = []
-
-
-def register_delete_guard(guard: DeleteGuard) -> None:
-    """Let a feature refuse a property's deletion while it holds records the agency must keep.
-
-    `guard(session, agency_id, property_id)` returns why (shown to the user), or None.
-    """
-    _delete_guards.append(guard)
-
-
-def refuse_while_any(
-    ids_of_property: Callable[[AsyncSession, int, int], Awaitable[Sequence[int]]],
-    one: str,
-    many: str,
-) -> DeleteGuard:
-    """A delete guard: refuse while the property has any of these records ("1 sale", ...)."""
-
-    async def guard(session: AsyncSession, agency_id: int, property_id: int) -> str | None:
-        found = len(await ids_of_property(session, agency_id, property_id))
-        return f"it has {found} {one if found == 1 else many} on record" if found else None
-
-    return guard
+# Features whose records must outlive a property (offers, viewings, tenancies, ...) register
+# here; a property with any of them is withdrawn, not deleted.
+DELETE_GUARDS: references.DeleteGuards[Property] = references.DeleteGuards(
+    "property", "Mark it withdrawn instead."
+)
 
 
 async def delete(session: AsyncSession, user: User, property_id: int) -> None:
     """Remove a property (managers and admins); 409 while it has records that must be kept."""
     prop = await get(session, user, property_id)
-    reasons = [
-        why for guard in _delete_guards if (why := await guard(session, prop.agency_id, prop.id))
-    ]
-    if reasons:
-        raise Conflict(
-            f"This property cannot be deleted: {'; '.join(reasons)}. Mark it withdrawn instead.",
-            detail={"reasons": reasons},
-        )
+    await DELETE_GUARDS.refuse_if_any(session, prop)
     summary = f"Deleted {prop.address_line1}, {prop.city} ({prop.reference})"
     await task_service.remove_rule_tasks_of_property(
         session, agency_id=user.agency_id, property_id=prop.id, actor_user_id=user.id

@@ -17,14 +17,6 @@ async def get(session: AsyncSession, agency_id: int, sale_id: int) -> Sale | Non
     return await session.scalar(select(Sale).where(Sale.agency_id == agency_id, Sale.id == sale_id))
 
 
-async def ids_of_property(session: AsyncSession, agency_id: int, property_id: int) -> list[int]:
-    """The ids of a property's sales, fallen through included (they stop its deletion)."""
-    rows = await session.scalars(
-        select(Sale.id).where(Sale.agency_id == agency_id, Sale.property_id == property_id)
-    )
-    return list(rows)
-
-
 async def get_many(session: AsyncSession, agency_id: int, ids: Sequence[int]) -> dict[int, Sale]:
     """Sales by id in one query."""
     if not ids:

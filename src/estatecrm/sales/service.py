@@ -68,9 +68,7 @@ task_links.register(
 
 # A sale's records (the buyer's anti-money-laundering checks among them) are kept for five years
 # after the business ends; deleting the property would take them with it.
-property_service.register_delete_guard(
-    property_service.refuse_while_any(repository.ids_of_property, "sale", "sales")
-)
+property_service.DELETE_GUARDS.while_any("sale", "sales", Sale.property_id)
 contact_service.register_reference(
     contact_service.columns_reference(
         "sales", "sale", "sales", Sale.buyer_contact_id, Sale.vendor_contact_id

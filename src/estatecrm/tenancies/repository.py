@@ -24,14 +24,6 @@ async def get(session: AsyncSession, agency_id: int, tenancy_id: int) -> Tenancy
     )
 
 
-async def ids_of_property(session: AsyncSession, agency_id: int, property_id: int) -> list[int]:
-    """The ids of a property's tenancies, ended ones included (they stop its deletion)."""
-    rows = await session.scalars(
-        select(Tenancy.id).where(Tenancy.agency_id == agency_id, Tenancy.property_id == property_id)
-    )
-    return list(rows)
-
-
 async def get_many(session: AsyncSession, agency_id: int, ids: Sequence[int]) -> dict[int, Tenancy]:
     """Tenancies by id in one query (task links)."""
     if not ids:

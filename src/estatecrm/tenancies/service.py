@@ -94,9 +94,7 @@ task_links.register(
 
 # Deposits and right-to-rent checks must be kept after a tenancy ends (the Home Office asks for
 # checks to be kept a year after it); deleting the property would take them with it.
-property_service.register_delete_guard(
-    property_service.refuse_while_any(repository.ids_of_property, "tenancy", "tenancies")
-)
+property_service.DELETE_GUARDS.while_any("tenancy", "tenancies", Tenancy.property_id)
 
 
 def deposit_rule_key(tenancy_id: int) -> str:
@@ -144,7 +142,7 @@ async def _certificate_in_use(session: AsyncSession, cert: Certificate) -> str |
     return f"tenanc{'y' if len(ids) == 1 else 'ies'} {named} ran while it was in force"
 
 
-compliance_service.register_delete_guard(_certificate_in_use)
+compliance_service.DELETE_GUARDS.register(_certificate_in_use)
 
 
 # Deposits, tenancy agreements and right-to-rent checks must keep their people: a contact with

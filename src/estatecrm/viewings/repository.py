@@ -239,14 +239,6 @@ def _for_contact(agency_id: int, contact_id: int) -> ColumnElement[bool]:
     return or_(Viewing.applicant_id.in_(as_applicant), Viewing.id.in_(attending))
 
 
-async def ids_of_property(session: AsyncSession, agency_id: int, property_id: int) -> list[int]:
-    """The ids of every viewing of a property, cancelled ones included."""
-    rows = await session.scalars(
-        select(Viewing.id).where(Viewing.agency_id == agency_id, Viewing.property_id == property_id)
-    )
-    return list(rows)
-
-
 async def count_for_contact(session: AsyncSession, agency_id: int, contact_id: int) -> int:
     """How many viewings a contact has, as applicant or attendee."""
     total = await session.scalar(

@@ -35,9 +35,7 @@ CLOSED_PROPERTY = (PropertyStatus.sold, PropertyStatus.let, PropertyStatus.withd
 
 # Viewings are the applicants' and negotiators' history (feedback, who saw what): as with an
 # applicant or a contact, a property that has been viewed is withdrawn, not deleted.
-property_service.register_delete_guard(
-    property_service.refuse_while_any(repository.ids_of_property, "viewing", "viewings")
-)
+property_service.DELETE_GUARDS.while_any("viewing", "viewings", Viewing.property_id)
 
 
 def _when(viewing: Viewing) -> str:
