@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 
-from estatecrm.activity import service as activity_service
-from estatecrm.activity.schemas import ActivityRead
+from estatecrm.activity.api import add_timeline_route
 from estatecrm.applicants import service
 from estatecrm.applicants.schemas import (
     ApplicantCreate,
@@ -20,12 +19,10 @@ from estatecrm.applicants.schemas import (
 )
 from estatecrm.auth.deps import CurrentUser, ManagerUser, WriterUser
 from estatecrm.db.session import SessionDep
-from estatecrm.kit.pagination import Page, PageParams, page_params
+from estatecrm.kit.pagination import Page, Paging
 from estatecrm.properties.schemas import PropertyRead
 
 router = APIRouter(prefix="/api/v1", tags=["applicants"])
-
-Paging = Annotated[PageParams, Depends(page_params)]
 
 
 async def _read(session: SessionDep, user: CurrentUser, applicant_id: int) -> ApplicantRead:
@@ -92,26 +89,14 @@ async def delete_applicant(applicant_id: int, session: SessionDep, user: Manager
     return Response(status_code=204)
 
 
-@router.get("/applicants/{applicant_id}/activity", response_model=Page[ActivityRead])
-async def applicant_activity(
-    applicant_id: int, session: SessionDep, user: CurrentUser, paging: Paging
-) -> Page[ActivityRead]:
-    """The applicant's timeline, newest first."""
-    await service.get(session, user, applicant_id)
-    rows, total = await activity_service.timeline(
-        session,
-        user.agency_id,
-        service.ENTITY,
-        applicant_id,
-        limit=paging.limit,
-        offset=paging.offset,
-    )
-    return Page(
-        items=[ActivityRead.model_validate(r) for r in rows],
-        total=total,
-        limit=paging.limit,
-        offset=paging.offset,
-    )
+add_timeline_route(
+    router,
+    "/applicants/{applicant_id}/activity",
+    entity_type=service.ENTITY,
+    load=service.get,
+    name="applicant_activity",
+    doc="The applicant's timeline, newest first.",
+)
 
 
 @router.get("/applicants/{applicant_id}/matches", response_model=Page[ApplicantMatch])

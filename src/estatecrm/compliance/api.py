@@ -5,10 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 
-from estatecrm.activity import service as activity_service
-from estatecrm.activity.schemas import ActivityRead
+from estatecrm.activity.api import add_timeline_route
 from estatecrm.auth.deps import CurrentUser, ManagerUser, WriterUser
 from estatecrm.compliance import service
 from estatecrm.compliance.schemas import (
@@ -23,11 +22,10 @@ from estatecrm.compliance.schemas import (
 )
 from estatecrm.db.session import SessionDep
 from estatecrm.kit.clock import today_london
-from estatecrm.kit.pagination import Page, PageParams, page_params
+from estatecrm.kit.pagination import Page, Paging
 
 router = APIRouter(tags=["compliance"])
 
-Paging = Annotated[PageParams, Depends(page_params)]
 OnDate = Annotated[
     dt.date | None, Query(alias="date", description="judge statuses on this day (default today)")
 ]
@@ -89,26 +87,14 @@ async def delete_certificate(
     return Response(status_code=204)
 
 
-@router.get("/api/v1/certificates/{certificate_id}/activity", response_model=Page[ActivityRead])
-async def certificate_activity(
-    certificate_id: int, session: SessionDep, user: CurrentUser, paging: Paging
-) -> Page[ActivityRead]:
-    """The certificate's timeline, newest first."""
-    await service.get(session, user, certificate_id)
-    rows, total = await activity_service.timeline(
-        session,
-        user.agency_id,
-        service.ENTITY,
-        certificate_id,
-        limit=paging.limit,
-        offset=paging.offset,
-    )
-    return Page(
-        items=[ActivityRead.model_validate(r) for r in rows],
-        total=total,
-        limit=paging.limit,
-        offset=paging.offset,
-    )
+add_timeline_route(
+    router,
+    "/api/v1/certificates/{certificate_id}/activity",
+    entity_type=service.ENTITY,
+    load=service.get,
+    name="certificate_activity",
+    doc="The certificate's timeline, newest first.",
+)
 
 
 @router.get("/api/v1/properties/{property_id}/certificates", response_model=Page[CertificateRead])

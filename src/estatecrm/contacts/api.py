@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 
-from estatecrm.activity import service as activity_service
-from estatecrm.activity.schemas import ActivityRead
+from estatecrm.activity.api import add_timeline_route
 from estatecrm.auth.deps import CurrentUser, ManagerUser, WriterUser
 from estatecrm.contacts import service
 from estatecrm.contacts.schemas import (
@@ -25,11 +24,10 @@ from estatecrm.contacts.schemas import (
     MergeResult,
 )
 from estatecrm.db.session import SessionDep, writes_on_read
-from estatecrm.kit.pagination import Page, PageParams, page_params
+from estatecrm.kit.pagination import Page, Paging
 
 router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"])
 
-Paging = Annotated[PageParams, Depends(page_params)]
 AllowDuplicate = Annotated[
     bool,
     Query(description="Save even though another contact has the same email or phone"),
@@ -179,23 +177,11 @@ async def consent_history(
     return [ConsentChangeRead.model_validate(r) for r in rows]
 
 
-@router.get("/{contact_id}/activity", response_model=Page[ActivityRead])
-async def contact_activity(
-    contact_id: int, session: SessionDep, user: CurrentUser, paging: Paging
-) -> Page[ActivityRead]:
-    """The contact's timeline, newest first."""
-    await service.get(session, user, contact_id)
-    rows, total = await activity_service.timeline(
-        session,
-        user.agency_id,
-        service.ENTITY,
-        contact_id,
-        limit=paging.limit,
-        offset=paging.offset,
-    )
-    return Page(
-        items=[ActivityRead.model_validate(r) for r in rows],
-        total=total,
-        limit=paging.limit,
-        offset=paging.offset,
-    )
+add_timeline_route(
+    router,
+    "/{contact_id}/activity",
+    entity_type=service.ENTITY,
+    load=service.get,
+    name="contact_activity",
+    doc="The contact's timeline, newest first.",
+)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Generic, TypeVar
 
-from fastapi import Query
+from fastapi import Depends, Query
 from pydantic import BaseModel
 
 T = TypeVar("T")
@@ -26,6 +26,10 @@ def page_params(
 ) -> PageParams:
     """Query parameters `limit` (1-100, default 20) and `offset`."""
     return PageParams(limit=limit, offset=offset)
+
+
+Paging = Annotated[PageParams, Depends(page_params)]
+"""The `limit`/`offset` query parameters of a list endpoint, as one dependency."""
 
 
 class Page(BaseModel, Generic[T]):

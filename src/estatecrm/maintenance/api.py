@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 
-from estatecrm.activity import service as activity_service
-from estatecrm.activity.schemas import ActivityRead
+from estatecrm.activity.api import add_timeline_route
 from estatecrm.auth.deps import CurrentUser, ManagerUser, WriterUser
 from estatecrm.db.session import SessionDep
-from estatecrm.kit.pagination import Page, PageParams, page_params
+from estatecrm.kit.pagination import Page, Paging
 from estatecrm.maintenance import service
 from estatecrm.maintenance.schemas import JobCreate, JobFilters, JobRead, JobUpdate
 
 router = APIRouter(prefix="/api/v1", tags=["maintenance"])
-
-Paging = Annotated[PageParams, Depends(page_params)]
 
 
 @router.get("/maintenance", response_model=Page[JobRead])
@@ -62,18 +59,11 @@ async def delete_job(job_id: int, session: SessionDep, user: ManagerUser) -> Res
     return Response(status_code=204)
 
 
-@router.get("/maintenance/{job_id}/activity", response_model=Page[ActivityRead])
-async def job_activity(
-    job_id: int, session: SessionDep, user: CurrentUser, paging: Paging
-) -> Page[ActivityRead]:
-    """The job's timeline, newest first."""
-    await service.get(session, user, job_id)
-    rows, total = await activity_service.timeline(
-        session, user.agency_id, service.ENTITY, job_id, limit=paging.limit, offset=paging.offset
-    )
-    return Page(
-        items=[ActivityRead.model_validate(r) for r in rows],
-        total=total,
-        limit=paging.limit,
-        offset=paging.offset,
-    )
+add_timeline_route(
+    router,
+    "/maintenance/{job_id}/activity",
+    entity_type=service.ENTITY,
+    load=service.get,
+    name="job_activity",
+    doc="The job's timeline, newest first.",
+)

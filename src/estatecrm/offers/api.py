@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from estatecrm.activity import service as activity_service
-from estatecrm.activity.schemas import ActivityRead
+from estatecrm.activity.api import add_timeline_route
 from estatecrm.auth.deps import CurrentUser, WriterUser
 from estatecrm.db.session import SessionDep
-from estatecrm.kit.pagination import Page, PageParams, page_params
+from estatecrm.kit.pagination import Page, Paging
 from estatecrm.offers import service
 from estatecrm.offers.schemas import (
     OfferCounter,
@@ -23,8 +22,6 @@ from estatecrm.offers.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["offers"])
-
-Paging = Annotated[PageParams, Depends(page_params)]
 
 
 @router.get("/offers", response_model=Page[OfferRead])
@@ -102,18 +99,11 @@ async def counter_offer(
     return await service.read(session, user, offer_id)
 
 
-@router.get("/offers/{offer_id}/activity", response_model=Page[ActivityRead])
-async def offer_activity(
-    offer_id: int, session: SessionDep, user: CurrentUser, paging: Paging
-) -> Page[ActivityRead]:
-    """The offer's timeline, newest first."""
-    await service.get(session, user, offer_id)
-    rows, total = await activity_service.timeline(
-        session, user.agency_id, service.ENTITY, offer_id, limit=paging.limit, offset=paging.offset
-    )
-    return Page(
-        items=[ActivityRead.model_validate(r) for r in rows],
-        total=total,
-        limit=paging.limit,
-        offset=paging.offset,
-    )
+add_timeline_route(
+    router,
+    "/offers/{offer_id}/activity",
+    entity_type=service.ENTITY,
+    load=service.get,
+    name="offer_activity",
+    doc="The offer's timeline, newest first.",
+)

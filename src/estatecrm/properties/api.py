@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 
-from estatecrm.activity import service as activity_service
-from estatecrm.activity.schemas import ActivityRead
+from estatecrm.activity.api import add_timeline_route
 from estatecrm.auth.deps import CurrentUser, ManagerUser, WriterUser
 from estatecrm.auth.models import User
 from estatecrm.db.session import SessionDep
-from estatecrm.kit.pagination import Page, PageParams, page_params
+from estatecrm.kit.pagination import Page, Paging
 from estatecrm.properties import service
 from estatecrm.properties.models import Property
 from estatecrm.properties.schemas import (
@@ -23,8 +22,6 @@ from estatecrm.properties.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1/properties", tags=["properties"])
-
-Paging = Annotated[PageParams, Depends(page_params)]
 
 
 def _read(user: User, prop: Property) -> PropertyRead:
@@ -91,23 +88,11 @@ async def delete_property(property_id: int, session: SessionDep, user: ManagerUs
     return Response(status_code=204)
 
 
-@router.get("/{property_id}/activity", response_model=Page[ActivityRead])
-async def property_activity(
-    property_id: int, session: SessionDep, user: CurrentUser, paging: Paging
-) -> Page[ActivityRead]:
-    """The property's timeline, newest first."""
-    await service.get(session, user, property_id)
-    rows, total = await activity_service.timeline(
-        session,
-        user.agency_id,
-        service.ENTITY,
-        property_id,
-        limit=paging.limit,
-        offset=paging.offset,
-    )
-    return Page(
-        items=[ActivityRead.model_validate(r) for r in rows],
-        total=total,
-        limit=paging.limit,
-        offset=paging.offset,
-    )
+add_timeline_route(
+    router,
+    "/{property_id}/activity",
+    entity_type=service.ENTITY,
+    load=service.get,
+    name="property_activity",
+    doc="The property's timeline, newest first.",
+)

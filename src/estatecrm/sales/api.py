@@ -9,14 +9,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 
-from estatecrm.activity import service as activity_service
-from estatecrm.activity.schemas import ActivityRead
+from estatecrm.activity.api import add_timeline_route
 from estatecrm.auth.deps import CurrentUser, WriterUser
 from estatecrm.db.session import SessionDep
 from estatecrm.kit.clock import today_london
-from estatecrm.kit.pagination import Page, PageParams, page_params
+from estatecrm.kit.pagination import Page, Paging
 from estatecrm.sales import service
 from estatecrm.sales.models import Milestone
 from estatecrm.sales.schemas import (
@@ -31,7 +30,6 @@ from estatecrm.sales.schemas import (
 
 router = APIRouter(prefix="/api/v1", tags=["sales"])
 
-Paging = Annotated[PageParams, Depends(page_params)]
 On = Annotated[date | None, Query(alias="on", description="Judge dates on this day")]
 
 
@@ -118,18 +116,11 @@ async def sale_chain(
     return await service.chain(session, user, sale_id, _day(on))
 
 
-@router.get("/sales/{sale_id}/activity", response_model=Page[ActivityRead])
-async def sale_activity(
-    sale_id: int, session: SessionDep, user: CurrentUser, paging: Paging
-) -> Page[ActivityRead]:
-    """The sale's timeline, newest first (kept after a fall-through)."""
-    await service.get(session, user, sale_id)
-    rows, total = await activity_service.timeline(
-        session, user.agency_id, service.ENTITY, sale_id, limit=paging.limit, offset=paging.offset
-    )
-    return Page(
-        items=[ActivityRead.model_validate(r) for r in rows],
-        total=total,
-        limit=paging.limit,
-        offset=paging.offset,
-    )
+add_timeline_route(
+    router,
+    "/sales/{sale_id}/activity",
+    entity_type=service.ENTITY,
+    load=service.get,
+    name="sale_activity",
+    doc="The sale's timeline, newest first (kept after a fall-through).",
+)

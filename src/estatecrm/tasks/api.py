@@ -6,22 +6,19 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from estatecrm.activity import service as activity_service
-from estatecrm.activity.schemas import ActivityRead
+from estatecrm.activity.api import add_timeline_route
 from estatecrm.auth.deps import CurrentUser, ManagerUser, WriterUser
 from estatecrm.db.session import SessionDep
 from estatecrm.kit.clock import today_london
-from estatecrm.kit.pagination import Page, PageParams, page_params
+from estatecrm.kit.pagination import Page, Paging
 from estatecrm.tasks import service
 from estatecrm.tasks.models import Task
 from estatecrm.tasks.schemas import TaskCreate, TaskFilters, TaskRead, TaskUpdate
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
-
-Paging = Annotated[PageParams, Depends(page_params)]
 
 
 async def _read(
@@ -88,18 +85,11 @@ async def delete_task(task_id: int, session: SessionDep, user: ManagerUser) -> R
     return Response(status_code=204)
 
 
-@router.get("/{task_id}/activity", response_model=Page[ActivityRead])
-async def task_activity(
-    task_id: int, session: SessionDep, user: CurrentUser, paging: Paging
-) -> Page[ActivityRead]:
-    """The task's timeline, newest first."""
-    await service.get(session, user, task_id)
-    rows, total = await activity_service.timeline(
-        session, user.agency_id, service.ENTITY, task_id, limit=paging.limit, offset=paging.offset
-    )
-    return Page(
-        items=[ActivityRead.model_validate(r) for r in rows],
-        total=total,
-        limit=paging.limit,
-        offset=paging.offset,
-    )
+add_timeline_route(
+    router,
+    "/{task_id}/activity",
+    entity_type=service.ENTITY,
+    load=service.get,
+    name="task_activity",
+    doc="The task's timeline, newest first.",
+)

@@ -8,14 +8,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from estatecrm.activity import service as activity_service
-from estatecrm.activity.schemas import ActivityRead
+from estatecrm.activity.api import add_timeline_route
 from estatecrm.auth.deps import CurrentUser, WriterUser
 from estatecrm.db.session import SessionDep
 from estatecrm.kit.clock import today_london
-from estatecrm.kit.pagination import Page, PageParams, page_params
+from estatecrm.kit.pagination import Page, Paging
 from estatecrm.tenancies import service
 from estatecrm.tenancies.schemas import (
     RentIncrease,
@@ -31,7 +30,6 @@ from estatecrm.tenancies.schemas import (
 
 router = APIRouter(prefix="/api/v1", tags=["tenancies"])
 
-Paging = Annotated[PageParams, Depends(page_params)]
 On = Annotated[date | None, Query(alias="on", description="Judge dates on this day")]
 
 
@@ -144,23 +142,11 @@ async def end_tenancy(
     return await service.read(session, user, tenancy_id, _day(on))
 
 
-@router.get("/tenancies/{tenancy_id}/activity", response_model=Page[ActivityRead])
-async def tenancy_activity(
-    tenancy_id: int, session: SessionDep, user: CurrentUser, paging: Paging
-) -> Page[ActivityRead]:
-    """The tenancy's timeline, newest first."""
-    await service.get(session, user, tenancy_id)
-    rows, total = await activity_service.timeline(
-        session,
-        user.agency_id,
-        service.ENTITY,
-        tenancy_id,
-        limit=paging.limit,
-        offset=paging.offset,
-    )
-    return Page(
-        items=[ActivityRead.model_validate(r) for r in rows],
-        total=total,
-        limit=paging.limit,
-        offset=paging.offset,
-    )
+add_timeline_route(
+    router,
+    "/tenancies/{tenancy_id}/activity",
+    entity_type=service.ENTITY,
+    load=service.get,
+    name="tenancy_activity",
+    doc="The tenancy's timeline, newest first.",
+)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
-from estatecrm.activity import service as activity_service
-from estatecrm.activity.schemas import ActivityRead
+from estatecrm.activity.api import add_timeline_route
 from estatecrm.auth.deps import CurrentUser, WriterUser
 from estatecrm.contacts.schemas import ContactSummary
 from estatecrm.db.session import SessionDep, writes_on_read
-from estatecrm.kit.pagination import Page, PageParams, page_params
+from estatecrm.kit.pagination import Page, Paging
 from estatecrm.viewings import calendar, service
 from estatecrm.viewings.models import Viewing
 from estatecrm.viewings.schemas import (
@@ -29,8 +28,6 @@ from estatecrm.viewings.schemas import (
 
 router = APIRouter(prefix="/api/v1", tags=["viewings"])
 feed_router = APIRouter(include_in_schema=False)
-
-Paging = Annotated[PageParams, Depends(page_params)]
 
 
 def read_of(item: dict[str, Any]) -> ViewingRead:
@@ -143,26 +140,14 @@ async def no_show_viewing(viewing_id: int, session: SessionDep, user: WriterUser
     return await _read(session, user, await service.no_show(session, user, viewing_id))
 
 
-@router.get("/viewings/{viewing_id}/activity", response_model=Page[ActivityRead])
-async def viewing_activity(
-    viewing_id: int, session: SessionDep, user: CurrentUser, paging: Paging
-) -> Page[ActivityRead]:
-    """The viewing's timeline, newest first."""
-    await service.get(session, user, viewing_id)
-    rows, total = await activity_service.timeline(
-        session,
-        user.agency_id,
-        service.ENTITY,
-        viewing_id,
-        limit=paging.limit,
-        offset=paging.offset,
-    )
-    return Page(
-        items=[ActivityRead.model_validate(r) for r in rows],
-        total=total,
-        limit=paging.limit,
-        offset=paging.offset,
-    )
+add_timeline_route(
+    router,
+    "/viewings/{viewing_id}/activity",
+    entity_type=service.ENTITY,
+    load=service.get,
+    name="viewing_activity",
+    doc="The viewing's timeline, newest first.",
+)
 
 
 class CalendarFeedRead(BaseModel):
