@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -48,23 +49,53 @@ def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
     return changes
 
 
-async def record(
+class Actor(Protocol):
+    """Who did it: the signed-in `User`, or an `Agent` for an automatic change."""
+
+    @property
+    def agency_id(self) -> int: ...
+
+    @property
+    def id(self) -> int | None: ...
+
+
+class Tracked(Protocol):
+    """A record with a timeline; its entity type is its table name (`offer`, `property`)."""
+
+    @property
+    def __tablename__(self) -> str: ...
+
+    @property
+    def id(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Agent:
+    """The actor of an automatic change: the agency, and the user who set it off if any."""
+
+    agency_id: int
+    id: int | None = None
+
+
+async def log(
     session: AsyncSession,
-    *,
-    agency_id: int,
-    actor_user_id: int | None,
-    entity_type: str,
-    entity_id: int,
+    actor: Actor,
+    on: Tracked | tuple[str, int],
     action: str,
     summary: str = "",
     changes: Mapping[str, Any] | None = None,
 ) -> Activity:
-    """Write one activity entry in the current transaction."""
+    """Write one activity entry on the timeline of `on`, in the current transaction.
+
+    `on` is the record itself, or `(entity_type, entity_id)` for one not at hand (deleted,
+    or another feature's record known only by its id).
+    """
+    entity_type, entity_id = on if isinstance(on, tuple) else (on.__tablename__, on.id)
     return await repository.add(
         session,
         Activity(
-            agency_id=agency_id,
-            actor_user_id=actor_user_id,
+            agency_id=actor.agency_id,
+            actor_user_id=actor.id,
             entity_type=entity_type,
             entity_id=entity_id,
             action=action,

@@ -144,15 +144,13 @@ async def create(session: AsyncSession, user: User, data: ApplicantCreate) -> Ap
     await repository.add(session, applicant)
     await repository.set_areas(session, applicant, [area_key(a) for a in applicant.areas])
     await contact_service.add_role(session, user, applicant.contact_id, ContactRoleName.applicant)
-    await activity.record(
+    await activity.log(
         session,
-        agency_id=user.agency_id,
-        actor_user_id=user.id,
-        entity_type=ENTITY,
-        entity_id=applicant.id,
-        action="created",
-        summary=f"Looking to {'buy' if applicant.marketing_type == MarketingType.sale else 'rent'}",
-        changes=activity.diff({}, _snapshot(applicant)),
+        user,
+        applicant,
+        "created",
+        f"Looking to {'buy' if applicant.marketing_type == MarketingType.sale else 'rent'}",
+        activity.diff({}, _snapshot(applicant)),
     )
     return applicant
 
@@ -188,15 +186,8 @@ async def update(
     changes = activity.diff(before, _snapshot(applicant))
     if changes:
         action = "status_changed" if set(changes) == {"status"} else "updated"
-        await activity.record(
-            session,
-            agency_id=user.agency_id,
-            actor_user_id=user.id,
-            entity_type=ENTITY,
-            entity_id=applicant.id,
-            action=action,
-            summary=f"Changed {', '.join(sorted(changes))}",
-            changes=changes,
+        await activity.log(
+            session, user, applicant, action, f"Changed {', '.join(sorted(changes))}", changes
         )
     return applicant
 
@@ -215,15 +206,13 @@ async def found_home(
     applicant.status = ApplicantStatus.archived
     applicant.updated_at = utcnow()
     await session.flush()
-    await activity.record(
+    await activity.log(
         session,
-        agency_id=user.agency_id,
-        actor_user_id=user.id,
-        entity_type=ENTITY,
-        entity_id=applicant.id,
-        action="status_changed",
-        summary=f"Search archived: {what}",
-        changes=activity.diff(before, _snapshot(applicant)),
+        user,
+        applicant,
+        "status_changed",
+        f"Search archived: {what}",
+        activity.diff(before, _snapshot(applicant)),
     )
     return applicant
 
@@ -246,15 +235,7 @@ async def delete(session: AsyncSession, user: User, applicant_id: int) -> None:
             detail={"reasons": reasons},
         )
     await repository.delete_applicant(session, applicant)
-    await activity.record(
-        session,
-        agency_id=user.agency_id,
-        actor_user_id=user.id,
-        entity_type=ENTITY,
-        entity_id=applicant_id,
-        action="deleted",
-        summary="Deleted applicant",
-    )
+    await activity.log(session, user, (ENTITY, applicant_id), "deleted", "Deleted applicant")
 
 
 async def for_contact(session: AsyncSession, user: User, contact_id: int) -> Sequence[Applicant]:

@@ -274,25 +274,21 @@ async def create(
     await repository.add(session, cert)
     await _refresh(session, user, prop, cert.type)
     name = rules.label(cert.type)
-    await activity.record(
+    await activity.log(
         session,
-        agency_id=user.agency_id,
-        actor_user_id=user.id,
-        entity_type=ENTITY,
-        entity_id=cert.id,
-        action="created",
-        summary=f"Recorded {name.lower()} for {_address(prop)}, expires "
+        user,
+        cert,
+        "created",
+        f"Recorded {name.lower()} for {_address(prop)}, expires "
         f"{cert.expiry_date:%d %b %Y}" + (" (from the type's rule)" if cert.expiry_derived else ""),
-        changes=activity.diff({}, _snapshot(cert)),
+        activity.diff({}, _snapshot(cert)),
     )
-    await activity.record(
+    await activity.log(
         session,
-        agency_id=user.agency_id,
-        actor_user_id=user.id,
-        entity_type=property_service.ENTITY,
-        entity_id=prop.id,
-        action="certificate_added",
-        summary=f"{name} recorded, expires {cert.expiry_date:%d %b %Y}",
+        user,
+        prop,
+        "certificate_added",
+        f"{name} recorded, expires {cert.expiry_date:%d %b %Y}",
     )
     return cert
 
@@ -334,15 +330,8 @@ async def update(
         await _refresh(session, user, prop, old_type)
     changes = activity.diff(before, _snapshot(cert))
     if changes:
-        await activity.record(
-            session,
-            agency_id=user.agency_id,
-            actor_user_id=user.id,
-            entity_type=ENTITY,
-            entity_id=cert.id,
-            action="updated",
-            summary=f"Changed {', '.join(sorted(changes))}",
-            changes=changes,
+        await activity.log(
+            session, user, cert, "updated", f"Changed {', '.join(sorted(changes))}", changes
         )
     return cert
 
@@ -366,14 +355,12 @@ async def delete(session: AsyncSession, user: User, certificate_id: int) -> Prop
     await repository.delete(session, cert)
     await _refresh(session, user, prop, cert_type)
     for entity_type, entity_id in ((ENTITY, certificate_id), (property_service.ENTITY, prop.id)):
-        await activity.record(
+        await activity.log(
             session,
-            agency_id=user.agency_id,
-            actor_user_id=user.id,
-            entity_type=entity_type,
-            entity_id=entity_id,
-            action="certificate_deleted" if entity_type != ENTITY else "deleted",
-            summary=summary,
+            user,
+            (entity_type, entity_id),
+            "certificate_deleted" if entity_type != ENTITY else "deleted",
+            summary,
         )
     return prop
 

@@ -229,15 +229,13 @@ async def create(session: AsyncSession, user: User, data: ContactCreate) -> Cont
     await repository.add(session, contact)
     if data.marketing_consent:
         await _record_consent(session, user, contact, data.consent_channel, data.consent_note)
-    await activity.record(
+    await activity.log(
         session,
-        agency_id=user.agency_id,
-        actor_user_id=user.id,
-        entity_type=ENTITY,
-        entity_id=contact.id,
-        action="created",
-        summary=f"Added {contact.full_name}",
-        changes=activity.diff({}, _snapshot(contact)),
+        user,
+        contact,
+        "created",
+        f"Added {contact.full_name}",
+        activity.diff({}, _snapshot(contact)),
     )
     return contact
 
@@ -288,15 +286,8 @@ async def update(
         await _record_consent(session, user, contact, data.consent_channel, data.consent_note)
     changes = activity.diff(before, _snapshot(contact))
     if changes:
-        await activity.record(
-            session,
-            agency_id=user.agency_id,
-            actor_user_id=user.id,
-            entity_type=ENTITY,
-            entity_id=contact.id,
-            action="updated",
-            summary=f"Changed {', '.join(sorted(changes))}",
-            changes=changes,
+        await activity.log(
+            session, user, contact, "updated", f"Changed {', '.join(sorted(changes))}", changes
         )
     return contact
 
@@ -312,15 +303,13 @@ async def add_role(
     contact.role_rows.append(ContactRole(agency_id=contact.agency_id, role=role))
     contact.updated_at = utcnow()
     await session.flush()
-    await activity.record(
+    await activity.log(
         session,
-        agency_id=user.agency_id,
-        actor_user_id=user.id,
-        entity_type=ENTITY,
-        entity_id=contact.id,
-        action="updated",
-        summary=f"Now a {role.value}",
-        changes={"roles": [before, [r.value for r in contact.roles]]},
+        user,
+        contact,
+        "updated",
+        f"Now a {role.value}",
+        {"roles": [before, [r.value for r in contact.roles]]},
     )
     return contact
 
@@ -352,15 +341,7 @@ async def delete(session: AsyncSession, user: User, contact_id: int) -> None:
         )
     summary = f"Deleted {contact.full_name}"
     await repository.delete(session, contact)
-    await activity.record(
-        session,
-        agency_id=user.agency_id,
-        actor_user_id=user.id,
-        entity_type=ENTITY,
-        entity_id=contact_id,
-        action="deleted",
-        summary=summary,
-    )
+    await activity.log(session, user, (ENTITY, contact_id), "deleted", summary)
 
 
 def _merge_fields(kept: Contact, other: Contact) -> list[str]:
@@ -408,15 +389,13 @@ async def _bank_activity(
     session: AsyncSession, user: User, contact: Contact, action: str, summary: str
 ) -> None:
     # The audit trail says that the details were touched and by whom, never what they are.
-    await activity.record(
+    await activity.log(
         session,
-        agency_id=user.agency_id,
-        actor_user_id=user.id,
-        entity_type=ENTITY,
-        entity_id=contact.id,
-        action=action,
-        summary=summary,
-        changes={name: ["***", "***"] for name in BANK_FIELDS} if action != "bank_viewed" else {},
+        user,
+        contact,
+        action,
+        summary,
+        {name: ["***", "***"] for name in BANK_FIELDS} if action != "bank_viewed" else {},
     )
 
 
@@ -529,15 +508,13 @@ async def merge(
     kept.updated_at = utcnow()
     await session.flush()
     changes = activity.diff(before, _snapshot(kept))
-    await activity.record(
+    await activity.log(
         session,
-        agency_id=agency_id,
-        actor_user_id=user.id,
-        entity_type=ENTITY,
-        entity_id=kept.id,
-        action="merged",
-        summary=f"Merged contact #{other_id} ({other_name}) into this one",
-        changes={**changes, "merged_contact_id": [other_id, None]},
+        user,
+        kept,
+        "merged",
+        f"Merged contact #{other_id} ({other_name}) into this one",
+        {**changes, "merged_contact_id": [other_id, None]},
     )
     return {"contact": kept, "removed_id": other_id, "moved": moved}
 

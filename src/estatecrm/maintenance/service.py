@@ -145,24 +145,16 @@ async def create(session: AsyncSession, user: User, data: JobCreate) -> Maintena
         job.quoted_date = job.reported_date
     _check_dates(job)
     await repository.add(session, job)
-    await activity.record(
+    await activity.log(
         session,
-        agency_id=user.agency_id,
-        actor_user_id=user.id,
-        entity_type=ENTITY,
-        entity_id=job.id,
-        action="created",
-        summary=f"Reported ({job.priority.value}): {job.title}",
-        changes=activity.diff({}, _snapshot(job)),
+        user,
+        job,
+        "created",
+        f"Reported ({job.priority.value}): {job.title}",
+        activity.diff({}, _snapshot(job)),
     )
-    await activity.record(
-        session,
-        agency_id=user.agency_id,
-        actor_user_id=user.id,
-        entity_type="property",
-        entity_id=prop.id,
-        action="maintenance_reported",
-        summary=f"Maintenance reported: {job.title}",
+    await activity.log(
+        session, user, prop, "maintenance_reported", f"Maintenance reported: {job.title}"
     )
     return job
 
@@ -195,16 +187,7 @@ async def update(session: AsyncSession, user: User, job_id: int, data: JobUpdate
             if "status" in changes
             else "Updated " + ", ".join(sorted(k.replace("_", " ") for k in changes))
         )
-        await activity.record(
-            session,
-            agency_id=job.agency_id,
-            actor_user_id=user.id,
-            entity_type=ENTITY,
-            entity_id=job.id,
-            action=action,
-            summary=summary,
-            changes=changes,
-        )
+        await activity.log(session, user, job, action, summary, changes)
     return job
 
 
@@ -213,12 +196,4 @@ async def delete(session: AsyncSession, user: User, job_id: int) -> None:
     job = await get(session, user, job_id)
     title, job_id = job.title, job.id
     await repository.delete(session, job)
-    await activity.record(
-        session,
-        agency_id=user.agency_id,
-        actor_user_id=user.id,
-        entity_type=ENTITY,
-        entity_id=job_id,
-        action="deleted",
-        summary=f"Deleted: {title}",
-    )
+    await activity.log(session, user, (ENTITY, job_id), "deleted", f"Deleted: {title}")

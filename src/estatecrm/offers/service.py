@@ -135,41 +135,6 @@ async def search(
     return await repository.search(session, user.agency_id, filters, limit=limit, offset=offset)
 
 
-async def _record(
-    session: AsyncSession,
-    user: User | None,
-    offer: Offer,
-    action: str,
-    summary: str,
-    changes: dict[str, Any],
-) -> None:
-    await activity.record(
-        session,
-        agency_id=offer.agency_id,
-        actor_user_id=user.id if user else None,
-        entity_type=ENTITY,
-        entity_id=offer.id,
-        action=action,
-        summary=summary,
-        changes=changes,
-    )
-
-
-async def _record_applicant(
-    session: AsyncSession, user: User, offer: Offer, action: str, summary: str
-) -> None:
-    await activity.record(
-        session,
-        agency_id=offer.agency_id,
-        actor_user_id=user.id,
-        entity_type=applicant_service.ENTITY,
-        entity_id=offer.applicant_id,
-        action=action,
-        summary=summary,
-        changes={"offer_id": [None, offer.id]},
-    )
-
-
 async def create(session: AsyncSession, user: User, data: OfferCreate) -> Offer:
     """Record an applicant's offer on a property that is taking offers."""
     prop = await property_repository.get(session, user.agency_id, data.property_id)
@@ -209,16 +174,23 @@ async def create(session: AsyncSession, user: User, data: OfferCreate) -> Offer:
     )
     await repository.add(session, offer)
     summary = f"Offer of {_money(prop, offer.amount_pence)} on {address_of(prop)}"
-    await _record(session, user, offer, "created", summary, activity.diff({}, _snapshot(offer)))
-    await _record_applicant(session, user, offer, "offer_made", summary)
-    await activity.record(
+    await activity.log(
+        session, user, offer, "created", summary, activity.diff({}, _snapshot(offer))
+    )
+    await activity.log(
         session,
-        agency_id=prop.agency_id,
-        actor_user_id=user.id,
-        entity_type=property_service.ENTITY,
-        entity_id=prop.id,
-        action="offer_received",
-        summary=f"Offer of {_money(prop, offer.amount_pence)} from "
+        user,
+        (applicant_service.ENTITY, offer.applicant_id),
+        "offer_made",
+        summary,
+        {"offer_id": [None, offer.id]},
+    )
+    await activity.log(
+        session,
+        user,
+        prop,
+        "offer_received",
+        f"Offer of {_money(prop, offer.amount_pence)} from "
         f"{contact.first_name} {contact.last_name}",
     )
     return offer
@@ -249,7 +221,7 @@ async def update(session: AsyncSession, user: User, offer_id: int, data: OfferUp
     if changes:
         offer.updated_at = utcnow()
         await session.flush()
-        await _record(session, user, offer, "updated", "Offer amended", changes)
+        await activity.log(session, user, offer, "updated", "Offer amended", changes)
     return offer
 
 
@@ -267,10 +239,17 @@ async def _close(
     offer.decided_at = utcnow()
     offer.updated_at = offer.decided_at
     await session.flush()
-    await _record(
+    await activity.log(
         session, user, offer, status.value, summary, activity.diff(before, _snapshot(offer))
     )
-    await _record_applicant(session, user, offer, f"offer_{status.value}", summary)
+    await activity.log(
+        session,
+        user,
+        (applicant_service.ENTITY, offer.applicant_id),
+        f"offer_{status.value}",
+        summary,
+        {"offer_id": [None, offer.id]},
+    )
 
 
 async def reject(session: AsyncSession, user: User, offer_id: int, data: OfferReject) -> Offer:
@@ -331,10 +310,17 @@ async def counter(session: AsyncSession, user: User, offer_id: int, data: OfferC
         f"Countered at {_money(prop, data.counter_amount_pence)} "
         f"(offered {_money(prop, offer.amount_pence)})"
     )
-    await _record(
+    await activity.log(
         session, user, offer, "countered", summary, activity.diff(before, _snapshot(offer))
     )
-    await _record_applicant(session, user, offer, "offer_countered", summary)
+    await activity.log(
+        session,
+        user,
+        (applicant_service.ENTITY, offer.applicant_id),
+        "offer_countered",
+        summary,
+        {"offer_id": [None, offer.id]},
+    )
     return offer
 
 
@@ -402,10 +388,17 @@ async def accept(session: AsyncSession, user: User, offer_id: int) -> Offer:
     offer.updated_at = offer.decided_at
     await session.flush()
     summary = f"Offer of {_money(prop, amount)} accepted on {address_of(prop)}"
-    await _record(
+    await activity.log(
         session, user, offer, "accepted", summary, activity.diff(before, _snapshot(offer))
     )
-    await _record_applicant(session, user, offer, "offer_accepted", summary)
+    await activity.log(
+        session,
+        user,
+        (applicant_service.ENTITY, offer.applicant_id),
+        "offer_accepted",
+        summary,
+        {"offer_id": [None, offer.id]},
+    )
     await property_service.set_status(
         session,
         user,

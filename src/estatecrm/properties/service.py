@@ -197,15 +197,13 @@ async def create(session: AsyncSession, user: User, data: PropertyCreate) -> Pro
     await repository.add(session, prop)
     await _flush(session)
     await _owner_role(session, user, prop)
-    await activity.record(
+    await activity.log(
         session,
-        agency_id=user.agency_id,
-        actor_user_id=user.id,
-        entity_type=ENTITY,
-        entity_id=prop.id,
-        action="created",
-        summary=f"Added {prop.address_line1}, {prop.city}",
-        changes=activity.diff({}, _snapshot(prop)),
+        user,
+        prop,
+        "created",
+        f"Added {prop.address_line1}, {prop.city}",
+        activity.diff({}, _snapshot(prop)),
     )
     return prop
 
@@ -261,15 +259,8 @@ async def update(
     changes = activity.diff(before, _snapshot(prop))
     if changes:
         action = "status_changed" if set(changes) == {"status"} else "updated"
-        await activity.record(
-            session,
-            agency_id=user.agency_id,
-            actor_user_id=user.id,
-            entity_type=ENTITY,
-            entity_id=prop.id,
-            action=action,
-            summary=f"Changed {', '.join(sorted(changes))}",
-            changes=changes,
+        await activity.log(
+            session, user, prop, action, f"Changed {', '.join(sorted(changes))}", changes
         )
     return prop
 
@@ -289,15 +280,13 @@ async def set_status(
     apply_status(prop, status)
     prop.updated_at = utcnow()
     await session.flush()
-    await activity.record(
+    await activity.log(
         session,
-        agency_id=prop.agency_id,
-        actor_user_id=user.id if user else None,
-        entity_type=ENTITY,
-        entity_id=prop.id,
-        action="status_changed",
-        summary=f"Status {old.value} → {status.value}" + (f": {reason}" if reason else ""),
-        changes={"status": [old.value, status.value]},
+        user or activity.Agent(prop.agency_id),
+        prop,
+        "status_changed",
+        f"Status {old.value} → {status.value}" + (f": {reason}" if reason else ""),
+        {"status": [old.value, status.value]},
     )
 
 
@@ -311,15 +300,13 @@ async def set_epc_rating(
     prop.epc_rating = rating
     prop.updated_at = utcnow()
     await session.flush()
-    await activity.record(
+    await activity.log(
         session,
-        agency_id=prop.agency_id,
-        actor_user_id=user.id if user else None,
-        entity_type=ENTITY,
-        entity_id=prop.id,
-        action="updated",
-        summary=f"EPC rating {old or '—'} → {rating or '—'}: {reason}",
-        changes={"epc_rating": [old, rating]},
+        user or activity.Agent(prop.agency_id),
+        prop,
+        "updated",
+        f"EPC rating {old or '—'} → {rating or '—'}: {reason}",
+        {"epc_rating": [old, rating]},
     )
 
 
@@ -339,12 +326,4 @@ async def delete(session: AsyncSession, user: User, property_id: int) -> None:
         session, agency_id=user.agency_id, property_id=prop.id, actor_user_id=user.id
     )
     await repository.delete(session, prop)
-    await activity.record(
-        session,
-        agency_id=user.agency_id,
-        actor_user_id=user.id,
-        entity_type=ENTITY,
-        entity_id=property_id,
-        action="deleted",
-        summary=summary,
-    )
+    await activity.log(session, user, (ENTITY, property_id), "deleted", summary)

@@ -204,21 +204,6 @@ async def search(
     return await _reads(session, user.agency_id, rows, on_date), total
 
 
-async def _record(
-    session: AsyncSession, user: User, sale: Sale, action: str, summary: str, changes: Any = None
-) -> None:
-    await activity.record(
-        session,
-        agency_id=sale.agency_id,
-        actor_user_id=user.id,
-        entity_type=ENTITY,
-        entity_id=sale.id,
-        action=action,
-        summary=summary,
-        changes=changes,
-    )
-
-
 async def create_from_offer(
     session: AsyncSession, user: User, offer: Offer, prop: Property
 ) -> Sale:
@@ -237,7 +222,7 @@ async def create_from_offer(
     for key in Milestone:
         session.add(SaleMilestone(agency_id=sale.agency_id, sale_id=sale.id, milestone=key))
     await session.flush()
-    await _record(
+    await activity.log(
         session,
         user,
         sale,
@@ -263,7 +248,7 @@ async def update(session: AsyncSession, user: User, sale_id: int, data: SaleUpda
     if changes:
         sale.updated_at = utcnow()
         await session.flush()
-        await _record(session, user, sale, "updated", "Solicitors updated", changes)
+        await activity.log(session, user, sale, "updated", "Solicitors updated", changes)
     return sale
 
 
@@ -307,7 +292,7 @@ async def set_milestone(
     summary = f"{label}: " + (
         f"done {done:%d %b %Y}" if done else f"target {target:%d %b %Y}" if target else "cleared"
     )
-    await _record(session, user, sale, "milestone", summary, {key.value: changes})
+    await activity.log(session, user, sale, "milestone", summary, {key.value: changes})
     if "done_date" in changes and done is not None:
         prop = await property_repository.get_for_update(session, user.agency_id, sale.property_id)
         if prop is None:
@@ -352,7 +337,7 @@ async def fall_through(session: AsyncSession, user: User, sale_id: int, data: Fa
     sale.fell_through_at = utcnow()
     sale.updated_at = sale.fell_through_at
     await session.flush()
-    await _record(
+    await activity.log(
         session,
         user,
         sale,
@@ -393,7 +378,7 @@ async def add_link(
         external_status=data.external_status,
     )
     await repository.add(session, link)
-    await _record(
+    await activity.log(
         session,
         user,
         sale,
@@ -412,7 +397,7 @@ async def remove_link(session: AsyncSession, user: User, sale_id: int, link_id: 
         raise NotFound("Chain link not found")
     direction = link.direction.value
     await repository.delete(session, link)
-    await _record(session, user, sale, "chain_unlinked", f"Chain: {direction} link removed")
+    await activity.log(session, user, sale, "chain_unlinked", f"Chain: {direction} link removed")
 
 
 async def chain(session: AsyncSession, user: User, sale_id: int, on_date: date) -> list[ChainEntry]:

@@ -169,15 +169,13 @@ async def create(session: AsyncSession, user: User, data: TaskCreate) -> Task:
     await check_link(session, user.agency_id, data.entity_type, data.entity_id)
     task = Task(agency_id=user.agency_id, created_by_id=user.id, done=False, **data.model_dump())
     await repository.add(session, task)
-    await activity.record(
+    await activity.log(
         session,
-        agency_id=user.agency_id,
-        actor_user_id=user.id,
-        entity_type=ENTITY,
-        entity_id=task.id,
-        action="created",
-        summary=f"Created task: {task.title}",
-        changes=activity.diff({}, _snapshot(task)),
+        user,
+        task,
+        "created",
+        f"Created task: {task.title}",
+        activity.diff({}, _snapshot(task)),
     )
     return task
 
@@ -222,16 +220,7 @@ async def update(session: AsyncSession, user: User, task_id: int, data: TaskUpda
             summary = f"{action.capitalize()}: {task.title}"
         else:
             action, summary = "updated", f"Changed {', '.join(sorted(changes))}"
-        await activity.record(
-            session,
-            agency_id=user.agency_id,
-            actor_user_id=user.id,
-            entity_type=ENTITY,
-            entity_id=task.id,
-            action=action,
-            summary=summary,
-            changes=changes,
-        )
+        await activity.log(session, user, task, action, summary, changes)
     return task
 
 
@@ -245,15 +234,7 @@ async def delete(session: AsyncSession, user: User, task_id: int) -> None:
     task = await get(session, user, task_id)
     title = task.title
     await repository.delete(session, task)
-    await activity.record(
-        session,
-        agency_id=user.agency_id,
-        actor_user_id=user.id,
-        entity_type=ENTITY,
-        entity_id=task_id,
-        action="deleted",
-        summary=f"Deleted task: {title}",
-    )
+    await activity.log(session, user, (ENTITY, task_id), "deleted", f"Deleted task: {title}")
 
 
 async def ensure_task(
@@ -313,15 +294,13 @@ async def ensure_task(
                 raise
             task = existing
         else:
-            await activity.record(
+            await activity.log(
                 session,
-                agency_id=agency_id,
-                actor_user_id=actor_user_id,
-                entity_type=ENTITY,
-                entity_id=task.id,
-                action="created",
-                summary=f"Created automatically: {task.title}",
-                changes=activity.diff({}, _snapshot(task)),
+                activity.Agent(agency_id, actor_user_id),
+                task,
+                "created",
+                f"Created automatically: {task.title}",
+                activity.diff({}, _snapshot(task)),
             )
             return task
     before = _snapshot(task)
@@ -333,15 +312,13 @@ async def ensure_task(
     if changes:
         task.updated_at = utcnow()
         await session.flush()
-        await activity.record(
+        await activity.log(
             session,
-            agency_id=agency_id,
-            actor_user_id=actor_user_id,
-            entity_type=ENTITY,
-            entity_id=task.id,
-            action="updated",
-            summary=f"Updated automatically: {', '.join(sorted(changes))}",
-            changes=changes,
+            activity.Agent(agency_id, actor_user_id),
+            task,
+            "updated",
+            f"Updated automatically: {', '.join(sorted(changes))}",
+            changes,
         )
     return task
 
@@ -366,15 +343,13 @@ async def complete_rule_task(
     _mark_done(task, True, actor_user_id)
     task.updated_at = utcnow()
     await session.flush()
-    await activity.record(
+    await activity.log(
         session,
-        agency_id=agency_id,
-        actor_user_id=actor_user_id,
-        entity_type=ENTITY,
-        entity_id=task.id,
-        action="completed",
-        summary=f"Completed automatically: {reason}",
-        changes={"done": [False, True]},
+        activity.Agent(agency_id, actor_user_id),
+        task,
+        "completed",
+        f"Completed automatically: {reason}",
+        {"done": [False, True]},
     )
     return task
 
@@ -420,14 +395,12 @@ async def _remove_automatically(
 ) -> None:
     task_id, title, agency_id = task.id, task.title, task.agency_id
     await repository.delete(session, task)
-    await activity.record(
+    await activity.log(
         session,
-        agency_id=agency_id,
-        actor_user_id=actor_user_id,
-        entity_type=ENTITY,
-        entity_id=task_id,
-        action="deleted",
-        summary=f"Removed automatically ({reason}): {title}",
+        activity.Agent(agency_id, actor_user_id),
+        (ENTITY, task_id),
+        "deleted",
+        f"Removed automatically ({reason}): {title}",
     )
 
 

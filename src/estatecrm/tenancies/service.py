@@ -347,21 +347,6 @@ async def _sync_deposit_task(session: AsyncSession, user: User, tenancy: Tenancy
     )
 
 
-async def _record(
-    session: AsyncSession, user: User, tenancy: Tenancy, action: str, summary: str, changes: Any
-) -> None:
-    await activity.record(
-        session,
-        agency_id=tenancy.agency_id,
-        actor_user_id=user.id,
-        entity_type=ENTITY,
-        entity_id=tenancy.id,
-        action=action,
-        summary=summary,
-        changes=changes,
-    )
-
-
 async def create(session: AsyncSession, user: User, data: TenancyCreate) -> Tenancy:
     """A tenancy from an accepted lettings offer, or directly for a letting."""
     values = data.model_dump(exclude_unset=True)
@@ -427,7 +412,7 @@ async def create(session: AsyncSession, user: User, data: TenancyCreate) -> Tena
     await repository.set_tenants(session, tenancy, tenancy.tenant_contact_ids)
     for contact_id in tenancy.tenant_contact_ids:
         await contact_service.add_role(session, user, contact_id, ContactRoleName.tenant)
-    await _record(
+    await activity.log(
         session,
         user,
         tenancy,
@@ -436,14 +421,12 @@ async def create(session: AsyncSession, user: User, data: TenancyCreate) -> Tena
         f"{format_pence(rent)} {tenancy.rent_frequency.value}",
         activity.diff({}, _snapshot(tenancy)),
     )
-    await activity.record(
+    await activity.log(
         session,
-        agency_id=prop.agency_id,
-        actor_user_id=user.id,
-        entity_type=property_service.ENTITY,
-        entity_id=prop.id,
-        action="tenancy_created",
-        summary=f"Tenancy #{tenancy.id} proposed from {start:%d %b %Y}",
+        user,
+        prop,
+        "tenancy_created",
+        f"Tenancy #{tenancy.id} proposed from {start:%d %b %Y}",
     )
     await _sync_deposit_task(session, user, tenancy)
     return tenancy
@@ -488,7 +471,7 @@ async def update(
         for contact_id in tenancy.tenant_contact_ids:
             await contact_service.add_role(session, user, contact_id, ContactRoleName.tenant)
     summary = "Updated " + ", ".join(sorted(k.replace("_", " ") for k in changes))
-    await _record(session, user, tenancy, "updated", summary, changes)
+    await activity.log(session, user, tenancy, "updated", summary, changes)
     if any(k in changes for k in DEPOSIT_FIELDS):
         await _sync_deposit_task(session, user, tenancy)
     return tenancy
@@ -529,7 +512,7 @@ async def rent_increase(
         if tenancy.deposit_pence > cap
         else ""
     )
-    await _record(
+    await activity.log(
         session,
         user,
         tenancy,
@@ -586,7 +569,7 @@ async def add_check(
     )
     contact = await contact_repository.get(session, user.agency_id, data.contact_id)
     name = f"{contact.first_name} {contact.last_name}" if contact else f"#{data.contact_id}"
-    await _record(
+    await activity.log(
         session,
         user,
         tenancy,
@@ -673,7 +656,7 @@ async def activate(session: AsyncSession, user: User, tenancy_id: int, on_date: 
     tenancy.activated_at = utcnow()
     tenancy.updated_at = tenancy.activated_at
     await session.flush()
-    await _record(
+    await activity.log(
         session,
         user,
         tenancy,
@@ -717,7 +700,7 @@ async def end(
     tenancy.status = TenancyStatus.ended if finished else TenancyStatus.ending
     tenancy.updated_at = utcnow()
     await session.flush()
-    await _record(
+    await activity.log(
         session,
         user,
         tenancy,

@@ -89,14 +89,12 @@ async def regenerate(
     """A new feed URL; the old one stops working at once."""
     await repository.revoke_feeds(session, user.agency_id, user.id, utcnow())
     feed = await _new_feed(session, user, secret_keys[0])
-    await activity.record(
+    await activity.log(
         session,
-        agency_id=user.agency_id,
-        actor_user_id=user.id,
-        entity_type="user",
-        entity_id=user.id,
-        action="calendar_feed_regenerated",
-        summary="New calendar feed URL; the previous one was revoked",
+        user,
+        ("user", user.id),
+        "calendar_feed_regenerated",
+        "New calendar feed URL; the previous one was revoked",
     )
     url = _url(feed, secret_keys, base_url)
     assert url is not None  # made with secret_keys[0] just now
@@ -107,14 +105,8 @@ async def revoke(session: AsyncSession, user: User) -> None:
     """Turn the user's feed off (calendars subscribed to it get 404 from now on)."""
     revoked = await repository.revoke_feeds(session, user.agency_id, user.id, utcnow())
     if revoked:
-        await activity.record(
-            session,
-            agency_id=user.agency_id,
-            actor_user_id=user.id,
-            entity_type="user",
-            entity_id=user.id,
-            action="calendar_feed_revoked",
-            summary="Calendar feed turned off",
+        await activity.log(
+            session, user, ("user", user.id), "calendar_feed_revoked", "Calendar feed turned off"
         )
 
 

@@ -182,24 +182,20 @@ async def book(session: AsyncSession, user: User, data: ViewingCreate) -> Viewin
     )
     contact = await contact_repository.get(session, agency_id, applicant.contact_id)
     who = f"{contact.first_name} {contact.last_name}" if contact else "applicant"
-    await activity.record(
+    await activity.log(
         session,
-        agency_id=agency_id,
-        actor_user_id=user.id,
-        entity_type=ENTITY,
-        entity_id=viewing.id,
-        action="created",
-        summary=f"Booked {_when(viewing)} with {who}",
-        changes=activity.diff({}, _snapshot(viewing)),
+        user,
+        viewing,
+        "created",
+        f"Booked {_when(viewing)} with {who}",
+        activity.diff({}, _snapshot(viewing)),
     )
-    await activity.record(
+    await activity.log(
         session,
-        agency_id=agency_id,
-        actor_user_id=user.id,
-        entity_type="property",
-        entity_id=prop.id,
-        action="viewing_booked",
-        summary=f"Viewing #{viewing.id} booked {_when(viewing)} with {who}",
+        user,
+        prop,
+        "viewing_booked",
+        f"Viewing #{viewing.id} booked {_when(viewing)} with {who}",
     )
     return viewing
 
@@ -231,15 +227,8 @@ async def _record(
 ) -> None:
     viewing.updated_at = utcnow()
     await session.flush()
-    await activity.record(
-        session,
-        agency_id=user.agency_id,
-        actor_user_id=user.id,
-        entity_type=ENTITY,
-        entity_id=viewing.id,
-        action=action,
-        summary=summary,
-        changes=activity.diff(before, _snapshot(viewing)),
+    await activity.log(
+        session, user, viewing, action, summary, activity.diff(before, _snapshot(viewing))
     )
 
 
@@ -348,14 +337,12 @@ async def complete(
     await _record(
         session, user, viewing, before, "status_changed", f"Completed, interest {data.interest}/5"
     )
-    await activity.record(
+    await activity.log(
         session,
-        agency_id=user.agency_id,
-        actor_user_id=user.id,
-        entity_type="property",
-        entity_id=viewing.property_id,
-        action="viewing_feedback",
-        summary=f"Viewing #{viewing.id}: interest {data.interest}/5. {data.feedback}",
+        user,
+        ("property", viewing.property_id),
+        "viewing_feedback",
+        f"Viewing #{viewing.id}: interest {data.interest}/5. {data.feedback}",
     )
     return viewing
 
