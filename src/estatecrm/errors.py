@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
+
+from pydantic import BaseModel
 
 
 class CRMError(Exception):
@@ -76,3 +79,23 @@ class ServiceUnavailable(CRMError):
 
     status_code = 503
     default_message = "Service temporarily unavailable"
+
+
+def update_values(
+    data: BaseModel,
+    required: Iterable[str],
+    *,
+    full: bool = False,
+    exclude: set[str] | None = None,
+) -> dict[str, Any]:
+    """The fields an update sets: all of them for a PUT (`full`), those sent for a PATCH.
+
+    A PATCH may not clear a `required` field: that is a 422 naming the field.
+    """
+    if full:
+        return data.model_dump(exclude=exclude)
+    values = data.model_dump(exclude_unset=True, exclude=exclude)
+    for name in required:
+        if name in values and values[name] is None:
+            raise ValidationFailed(name, "This field cannot be empty")
+    return values

@@ -38,7 +38,7 @@ from estatecrm.auth.models import User
 from estatecrm.contacts import repository as contact_repository
 from estatecrm.contacts import service as contact_service
 from estatecrm.contacts.models import Contact, ContactRoleName
-from estatecrm.errors import Conflict, NotFound, ValidationFailed
+from estatecrm.errors import Conflict, NotFound, ValidationFailed, update_values
 from estatecrm.kit.clock import utcnow
 from estatecrm.kit.money import format_pence
 from estatecrm.offers import repository as offer_repository
@@ -164,13 +164,7 @@ async def update(
     """Change an applicant: PATCH sends some fields, PUT sends them all."""
     applicant = await get(session, user, applicant_id)
     before = _snapshot(applicant)
-    if isinstance(data, ApplicantReplace):
-        values = data.model_dump()
-    else:
-        values = data.model_dump(exclude_unset=True)
-        for required in REQUIRED:
-            if required in values and values[required] is None:
-                raise ValidationFailed(required, "This field cannot be empty")
+    values = update_values(data, REQUIRED, full=isinstance(data, ApplicantReplace))
     await _check_links(session, user.agency_id, values)
     contact_changed = values.get("contact_id", applicant.contact_id) != applicant.contact_id
     areas_changed = _apply(applicant, values)

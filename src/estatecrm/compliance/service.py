@@ -31,7 +31,7 @@ from estatecrm.compliance.schemas import (
     RequirementRead,
 )
 from estatecrm.db import references
-from estatecrm.errors import Conflict, NotFound, ValidationFailed
+from estatecrm.errors import Conflict, NotFound, ValidationFailed, update_values
 from estatecrm.kit.clock import today_london, utcnow
 from estatecrm.properties import repository as property_repository
 from estatecrm.properties import service as property_service
@@ -307,10 +307,7 @@ async def update(
     prop = await property_of(session, user, cert)
     before = _snapshot(cert)
     old_type = cert.type
-    given = data.model_dump(exclude_unset=True)
-    for required in ("type", "issued_date", "notes"):
-        if required in given and given[required] is None:
-            raise ValidationFailed(required, "This field cannot be empty")
+    given = update_values(data, ("type", "issued_date", "notes"))
     values = {**_snapshot(cert), "property_id": cert.property_id, **given}
     if (
         "expiry_date" not in given

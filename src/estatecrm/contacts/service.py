@@ -30,7 +30,7 @@ from estatecrm.contacts.schemas import (
     ContactUpdate,
 )
 from estatecrm.db import references
-from estatecrm.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from estatecrm.errors import Conflict, Forbidden, NotFound, ValidationFailed, update_values
 from estatecrm.kit.clock import today_london, utcnow
 from estatecrm.kit.uk_phone import search_forms
 from estatecrm.properties import repository as property_repository
@@ -250,13 +250,7 @@ async def update(
     contact = await get(session, user, contact_id)
     before = _snapshot(contact)
     extra = {"allow_duplicate", "consent_channel", "consent_note"}
-    if isinstance(data, ContactReplace):
-        values = data.model_dump(exclude=extra)
-    else:
-        values = data.model_dump(exclude_unset=True, exclude=extra)
-        for required in REQUIRED:
-            if required in values and values[required] is None:
-                raise ValidationFailed(required, "This field cannot be empty")
+    values = update_values(data, REQUIRED, full=isinstance(data, ContactReplace), exclude=extra)
     _check_id_check(values, contact)
     consent_changes = (
         "marketing_consent" in values and values["marketing_consent"] != contact.marketing_consent

@@ -11,7 +11,7 @@ from estatecrm.activity import service as activity
 from estatecrm.auth.models import User
 from estatecrm.contacts import repository as contact_repository
 from estatecrm.contacts import service as contact_service
-from estatecrm.errors import NotFound, ValidationFailed
+from estatecrm.errors import NotFound, ValidationFailed, update_values
 from estatecrm.kit.clock import today_london, utcnow
 from estatecrm.maintenance import repository
 from estatecrm.maintenance.models import JobStatus, MaintenanceJob
@@ -162,11 +162,8 @@ async def create(session: AsyncSession, user: User, data: JobCreate) -> Maintena
 async def update(session: AsyncSession, user: User, job_id: int, data: JobUpdate) -> MaintenanceJob:
     """Change a job; moving its status stamps the matching date (on `on_date`)."""
     job = await get(session, user, job_id)
-    values = data.model_dump(exclude_unset=True)
+    values = update_values(data, ("title", "priority", "status"))
     on_date = values.pop("on_date", None) or today_london()
-    for required in ("title", "priority", "status"):
-        if required in values and values[required] is None:
-            raise ValidationFailed(required, "This field cannot be empty")
     await _check_contacts(session, user.agency_id, values)
     before = _snapshot(job)
     for key, value in values.items():

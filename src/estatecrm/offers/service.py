@@ -13,7 +13,7 @@ from estatecrm.auth import repository as auth_repository
 from estatecrm.auth.models import User
 from estatecrm.contacts import service as contact_service
 from estatecrm.contacts.models import Contact, IdCheckStatus
-from estatecrm.errors import Conflict, NotFound, ValidationFailed
+from estatecrm.errors import Conflict, NotFound, ValidationFailed, update_values
 from estatecrm.kit.clock import utcnow
 from estatecrm.kit.money import format_pence
 from estatecrm.offers import repository
@@ -205,9 +205,7 @@ async def update(session: AsyncSession, user: User, offer_id: int, data: OfferUp
     """Amend an open offer (the applicant raised it, changed a condition, ...)."""
     offer, prop, _ = await get_row(session, user, offer_id)
     _require_open(offer, "changed")
-    values = data.model_dump(exclude_unset=True)
-    if "amount_pence" in values and values["amount_pence"] is None:
-        raise ValidationFailed("amount_pence", "This field cannot be empty")
+    values = update_values(data, ("amount_pence",))
     if prop.marketing_type == MarketingType.sale and (
         values.get("proposed_move_in_date") or values.get("proposed_term_months")
     ):

@@ -16,7 +16,7 @@ from estatecrm.contacts import repository as contact_repository
 from estatecrm.contacts import service as contact_service
 from estatecrm.contacts.models import ContactRoleName
 from estatecrm.db import references
-from estatecrm.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from estatecrm.errors import Conflict, Forbidden, NotFound, ValidationFailed, update_values
 from estatecrm.kit.clock import utcnow
 from estatecrm.kit.uk_postcode import outward_code
 from estatecrm.properties import repository
@@ -36,6 +36,18 @@ from estatecrm.properties.schemas import (
 from estatecrm.tasks import service as task_service
 
 ENTITY = "property"
+# What a PATCH may not clear.
+REQUIRED = (
+    "address_line1",
+    "city",
+    "postcode",
+    "property_type",
+    "marketing_type",
+    "status",
+    "price_pence",
+    "reference",
+    "has_gas",
+)
 TRACKED = [
     "reference",
     "address_line1",
@@ -217,27 +229,12 @@ async def update(
     """Change a property: PATCH sends some fields, PUT sends them all."""
     prop = await get(session, user, property_id)
     before = _snapshot(prop)
+    values = update_values(data, REQUIRED, full=isinstance(data, PropertyReplace))
     if isinstance(data, PropertyReplace):
-        values = data.model_dump()
         if values["reference"] is None:
             values["reference"] = prop.reference
         if values["has_gas"] is None:
             values["has_gas"] = default_has_gas(data.property_type)
-    else:
-        values = data.model_dump(exclude_unset=True)
-        for required in (
-            "address_line1",
-            "city",
-            "postcode",
-            "property_type",
-            "marketing_type",
-            "status",
-            "price_pence",
-            "reference",
-            "has_gas",
-        ):
-            if required in values and values[required] is None:
-                raise ValidationFailed(required, "This field cannot be empty")
     marketing_type = values.get("marketing_type", prop.marketing_type)
     status = values.pop("status", prop.status)
     check_status(marketing_type, status)

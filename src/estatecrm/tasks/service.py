@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from estatecrm.activity import service as activity
 from estatecrm.auth import repository as auth_repository
 from estatecrm.auth.models import User
-from estatecrm.errors import Conflict, NotFound, ValidationFailed
+from estatecrm.errors import Conflict, NotFound, ValidationFailed, update_values
 from estatecrm.kit.clock import today_london, utcnow
 from estatecrm.tasks import repository
 from estatecrm.tasks.links import LINK_TYPES
@@ -184,10 +184,7 @@ async def update(session: AsyncSession, user: User, task_id: int, data: TaskUpda
     """Change a task; `done` completes or reopens it."""
     task = await get(session, user, task_id)
     before = _snapshot(task)
-    values = data.model_dump(exclude_unset=True)
-    for required in ("title", "priority", "done"):
-        if required in values and values[required] is None:
-            raise ValidationFailed(required, "This field cannot be empty")
+    values = update_values(data, ("title", "priority", "done"))
     if "assignee_id" in values:
         await _check_assignee(session, user.agency_id, values["assignee_id"])
     if "entity_type" in values or "entity_id" in values:

@@ -17,7 +17,7 @@ from estatecrm.compliance.models import Certificate
 from estatecrm.contacts import repository as contact_repository
 from estatecrm.contacts import service as contact_service
 from estatecrm.contacts.models import Contact, ContactRoleName
-from estatecrm.errors import Conflict, NotFound, ValidationFailed
+from estatecrm.errors import Conflict, NotFound, ValidationFailed, update_values
 from estatecrm.kit.clock import utcnow
 from estatecrm.kit.money import format_pence
 from estatecrm.offers import repository as offer_repository
@@ -439,10 +439,9 @@ async def update(
     tenancy = await get(session, user, tenancy_id)
     if tenancy.status == TenancyStatus.ended:
         raise Conflict("This tenancy has ended: it can no longer be changed")
-    values = data.model_dump(exclude_unset=True)
-    for required in ("tenant_contact_ids", "start_date", "term", "rent_pence", "rent_frequency"):
-        if required in values and values[required] is None:
-            raise ValidationFailed(required, "This field cannot be empty")
+    values = update_values(
+        data, ("tenant_contact_ids", "start_date", "term", "rent_pence", "rent_frequency")
+    )
     if tenancy.status != TenancyStatus.proposed:
         for locked in ("start_date", "rent_pence", "rent_frequency", "term"):
             if locked in values and values[locked] != getattr(tenancy, locked):
