@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, Protocol
 
 from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,39 +16,38 @@ from estatecrm.auth.models import User
 from estatecrm.db.session import SessionDep
 from estatecrm.kit.pagination import Page, Paging
 
-# Loads the record the timeline belongs to: raises NotFound for a missing or foreign one.
-Loader = Callable[[AsyncSession, User, int], Awaitable[object]]
+
+class Owner(Protocol):
+    """A feature's service module: its records' entity type, and `get` (404 if not yours)."""
+
+    ENTITY: str
+
+    def get(self, session: AsyncSession, user: User, entity_id: int, /) -> Awaitable[object]: ...
 
 
-def add_timeline_route(
-    router: APIRouter, path: str, *, entity_type: str, load: Loader, name: str, doc: str
-) -> None:
+def add_timeline_route(router: APIRouter, path: str, owner: Owner, doc: str | None = None) -> None:
     """Add `GET path` (ending in `/{x_id}/activity`): the record's timeline, newest first.
 
-    The path parameter keeps its own name (`sale_id`, `contact_id`, ...), so the OpenAPI
-    document and operation ids read as if each feature had written the endpoint itself.
+    The path parameter keeps its own name (`sale_id`, ...) and the route is named after it
+    (`sale_activity`), so the OpenAPI document reads as if each feature wrote the endpoint.
     """
     id_name = path.rsplit("{", 1)[1].split("}", 1)[0]
+    noun = id_name.removesuffix("_id")
 
     async def endpoint(
         session: AsyncSession, user: User, paging: Any, **ids: int
     ) -> Page[ActivityRead]:
         entity_id = ids[id_name]
-        await load(session, user, entity_id)
+        await owner.get(session, user, entity_id)
         rows, total = await service.timeline(
             session,
             user.agency_id,
-            entity_type,
+            owner.ENTITY,
             entity_id,
             limit=paging.limit,
             offset=paging.offset,
         )
-        return Page(
-            items=[ActivityRead.model_validate(r) for r in rows],
-            total=total,
-            limit=paging.limit,
-            offset=paging.offset,
-        )
+        return paging.page([ActivityRead.model_validate(r) for r in rows], total)
 
     # FastAPI reads the parameters from the signature: name the id after the path.
     keyword = inspect.Parameter.KEYWORD_ONLY
@@ -66,6 +65,6 @@ def add_timeline_route(
         endpoint,
         methods=["GET"],
         response_model=Page[ActivityRead],
-        name=name,
-        description=doc,
+        name=f"{noun}_activity",
+        description=doc or f"The {noun}'s timeline, newest first.",
     )

@@ -41,12 +41,7 @@ async def list_applicants(
     rows, total = await service.search(
         session, user, filters, limit=paging.limit, offset=paging.offset
     )
-    return Page(
-        items=[ApplicantRead.of(a, c) for a, c in rows],
-        total=total,
-        limit=paging.limit,
-        offset=paging.offset,
-    )
+    return paging.page([ApplicantRead.of(a, c) for a, c in rows], total)
 
 
 @router.post("/applicants", response_model=ApplicantRead, status_code=201)
@@ -89,14 +84,7 @@ async def delete_applicant(applicant_id: int, session: SessionDep, user: Manager
     return Response(status_code=204)
 
 
-add_timeline_route(
-    router,
-    "/applicants/{applicant_id}/activity",
-    entity_type=service.ENTITY,
-    load=service.get,
-    name="applicant_activity",
-    doc="The applicant's timeline, newest first.",
-)
+add_timeline_route(router, "/applicants/{applicant_id}/activity", service)
 
 
 @router.get("/applicants/{applicant_id}/matches", response_model=Page[ApplicantMatch])
@@ -107,8 +95,8 @@ async def applicant_matches(
     items, total = await service.matches_for_applicant(
         session, user, applicant_id, limit=paging.limit, offset=paging.offset
     )
-    return Page(
-        items=[
+    return paging.page(
+        [
             ApplicantMatch(
                 property=PropertyRead.model_validate(i["property"]),
                 score=i["score"],
@@ -116,9 +104,7 @@ async def applicant_matches(
             )
             for i in items
         ],
-        total=total,
-        limit=paging.limit,
-        offset=paging.offset,
+        total,
     )
 
 
@@ -132,8 +118,8 @@ async def property_matches(
     items, total = await service.matches_for_property(
         session, user, property_id, limit=paging.limit, offset=paging.offset
     )
-    return Page(
-        items=[
+    return paging.page(
+        [
             PropertyMatch(
                 applicant=ApplicantRead.of(i["applicant"], i["contact"]),
                 score=i["score"],
@@ -141,7 +127,5 @@ async def property_matches(
             )
             for i in items
         ],
-        total=total,
-        limit=paging.limit,
-        offset=paging.offset,
+        total,
     )

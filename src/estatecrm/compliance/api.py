@@ -43,12 +43,7 @@ async def list_certificates(
     rows, total, on_date = await service.search(
         session, user, filters, limit=paging.limit, offset=paging.offset
     )
-    return Page(
-        items=[service.to_read(r, on_date) for r in rows],
-        total=total,
-        limit=paging.limit,
-        offset=paging.offset,
-    )
+    return paging.page([service.to_read(r, on_date) for r in rows], total)
 
 
 @router.post("/api/v1/certificates", response_model=CertificateRead, status_code=201)
@@ -87,14 +82,7 @@ async def delete_certificate(
     return Response(status_code=204)
 
 
-add_timeline_route(
-    router,
-    "/api/v1/certificates/{certificate_id}/activity",
-    entity_type=service.ENTITY,
-    load=service.get,
-    name="certificate_activity",
-    doc="The certificate's timeline, newest first.",
-)
+add_timeline_route(router, "/api/v1/certificates/{certificate_id}/activity", service)
 
 
 @router.get("/api/v1/properties/{property_id}/certificates", response_model=Page[CertificateRead])
@@ -110,12 +98,7 @@ async def property_certificates(
         session, user, property_id, limit=paging.limit, offset=paging.offset
     )
     day = on_date or today_london()
-    return Page(
-        items=[service.to_read(r, day) for r in rows],
-        total=total,
-        limit=paging.limit,
-        offset=paging.offset,
-    )
+    return paging.page([service.to_read(r, day) for r in rows], total)
 
 
 @router.get("/api/v1/properties/{property_id}/compliance", response_model=PropertyComplianceRead)
@@ -153,4 +136,4 @@ async def compliance_items(
         limit=paging.limit,
         offset=paging.offset,
     )
-    return Page(items=rows, total=total, limit=paging.limit, offset=paging.offset)
+    return paging.page(rows, total)

@@ -45,12 +45,7 @@ async def list_contacts(
     rows, total = await service.search(
         session, user, filters, limit=paging.limit, offset=paging.offset
     )
-    return Page(
-        items=[ContactRead.model_validate(r) for r in rows],
-        total=total,
-        limit=paging.limit,
-        offset=paging.offset,
-    )
+    return paging.page([ContactRead.model_validate(r) for r in rows], total)
 
 
 @router.post("", response_model=ContactRead, status_code=201)
@@ -72,8 +67,8 @@ async def duplicate_contacts(
 ) -> Page[DuplicatePair]:
     """Likely duplicate pairs (same email, same phone, or same name), strongest first."""
     pairs, total = await service.duplicates(session, user, limit=paging.limit, offset=paging.offset)
-    return Page(
-        items=[
+    return paging.page(
+        [
             DuplicatePair(
                 contact=ContactSummary.model_validate(p["contact"]),
                 other=ContactSummary.model_validate(p["other"]),
@@ -82,9 +77,7 @@ async def duplicate_contacts(
             )
             for p in pairs
         ],
-        total=total,
-        limit=paging.limit,
-        offset=paging.offset,
+        total,
     )
 
 
@@ -177,11 +170,4 @@ async def consent_history(
     return [ConsentChangeRead.model_validate(r) for r in rows]
 
 
-add_timeline_route(
-    router,
-    "/{contact_id}/activity",
-    entity_type=service.ENTITY,
-    load=service.get,
-    name="contact_activity",
-    doc="The contact's timeline, newest first.",
-)
+add_timeline_route(router, "/{contact_id}/activity", service)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, Query
@@ -18,6 +19,10 @@ class PageParams(BaseModel):
 
     limit: int = DEFAULT_LIMIT
     offset: int = 0
+
+    def page(self, items: Sequence[T], total: int) -> Page[T]:
+        """This page of a list: its items and the total the list holds."""
+        return Page(items=list(items), total=total, limit=self.limit, offset=self.offset)
 
 
 def page_params(

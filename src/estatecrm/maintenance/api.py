@@ -27,7 +27,7 @@ async def list_jobs(
     items, total = await service.search(
         session, user, filters, limit=paging.limit, offset=paging.offset
     )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+    return paging.page(items, total)
 
 
 @router.post("/maintenance", response_model=JobRead, status_code=201)
@@ -59,11 +59,4 @@ async def delete_job(job_id: int, session: SessionDep, user: ManagerUser) -> Res
     return Response(status_code=204)
 
 
-add_timeline_route(
-    router,
-    "/maintenance/{job_id}/activity",
-    entity_type=service.ENTITY,
-    load=service.get,
-    name="job_activity",
-    doc="The job's timeline, newest first.",
-)
+add_timeline_route(router, "/maintenance/{job_id}/activity", service)

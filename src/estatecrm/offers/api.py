@@ -35,12 +35,7 @@ async def list_offers(
     rows, total = await service.search(
         session, user, filters, limit=paging.limit, offset=paging.offset
     )
-    return Page(
-        items=[service.to_read(*r) for r in rows],
-        total=total,
-        limit=paging.limit,
-        offset=paging.offset,
-    )
+    return paging.page([service.to_read(*r) for r in rows], total)
 
 
 @router.post("/offers", response_model=OfferRead, status_code=201)
@@ -99,11 +94,4 @@ async def counter_offer(
     return await service.read(session, user, offer_id)
 
 
-add_timeline_route(
-    router,
-    "/offers/{offer_id}/activity",
-    entity_type=service.ENTITY,
-    load=service.get,
-    name="offer_activity",
-    doc="The offer's timeline, newest first.",
-)
+add_timeline_route(router, "/offers/{offer_id}/activity", service)

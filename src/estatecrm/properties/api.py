@@ -43,12 +43,7 @@ async def list_properties(
     rows, total = await service.search(
         session, user, filters, limit=paging.limit, offset=paging.offset
     )
-    return Page(
-        items=[_read(user, r) for r in rows],
-        total=total,
-        limit=paging.limit,
-        offset=paging.offset,
-    )
+    return paging.page([_read(user, r) for r in rows], total)
 
 
 @router.post("", response_model=PropertyRead, status_code=201)
@@ -88,11 +83,4 @@ async def delete_property(property_id: int, session: SessionDep, user: ManagerUs
     return Response(status_code=204)
 
 
-add_timeline_route(
-    router,
-    "/{property_id}/activity",
-    entity_type=service.ENTITY,
-    load=service.get,
-    name="property_activity",
-    doc="The property's timeline, newest first.",
-)
+add_timeline_route(router, "/{property_id}/activity", service)

@@ -49,7 +49,7 @@ async def list_sales(
     items, total = await service.search(
         session, user, filters, _day(on), limit=paging.limit, offset=paging.offset
     )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+    return paging.page(items, total)
 
 
 @router.get("/sales/{sale_id}", response_model=SaleRead)
@@ -119,8 +119,6 @@ async def sale_chain(
 add_timeline_route(
     router,
     "/sales/{sale_id}/activity",
-    entity_type=service.ENTITY,
-    load=service.get,
-    name="sale_activity",
-    doc="The sale's timeline, newest first (kept after a fall-through).",
+    service,
+    "The sale's timeline, newest first (kept after a fall-through).",
 )

@@ -47,12 +47,7 @@ async def list_tasks(
     rows, total = await service.search(
         session, user, filters, today=today, limit=paging.limit, offset=paging.offset
     )
-    return Page(
-        items=await _read(session, user.agency_id, rows, today),
-        total=total,
-        limit=paging.limit,
-        offset=paging.offset,
-    )
+    return paging.page(await _read(session, user.agency_id, rows, today), total)
 
 
 @router.post("", response_model=TaskRead, status_code=201)
@@ -85,11 +80,4 @@ async def delete_task(task_id: int, session: SessionDep, user: ManagerUser) -> R
     return Response(status_code=204)
 
 
-add_timeline_route(
-    router,
-    "/{task_id}/activity",
-    entity_type=service.ENTITY,
-    load=service.get,
-    name="task_activity",
-    doc="The task's timeline, newest first.",
-)
+add_timeline_route(router, "/{task_id}/activity", service)

@@ -49,7 +49,7 @@ async def list_tenancies(
     items, total = await service.search(
         session, user, filters, _day(on), limit=paging.limit, offset=paging.offset
     )
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+    return paging.page(items, total)
 
 
 @router.post("/tenancies", response_model=TenancyRead, status_code=201)
@@ -142,11 +142,4 @@ async def end_tenancy(
     return await service.read(session, user, tenancy_id, _day(on))
 
 
-add_timeline_route(
-    router,
-    "/tenancies/{tenancy_id}/activity",
-    entity_type=service.ENTITY,
-    load=service.get,
-    name="tenancy_activity",
-    doc="The tenancy's timeline, newest first.",
-)
+add_timeline_route(router, "/tenancies/{tenancy_id}/activity", service)

@@ -76,12 +76,7 @@ async def list_viewings(
         session, user, filters, limit=paging.limit, offset=paging.offset
     )
     described = await service.describe(session, user.agency_id, rows)
-    return Page(
-        items=[read_of(i) for i in described],
-        total=total,
-        limit=paging.limit,
-        offset=paging.offset,
-    )
+    return paging.page([read_of(i) for i in described], total)
 
 
 @router.post("/viewings", response_model=ViewingRead, status_code=201)
@@ -140,14 +135,7 @@ async def no_show_viewing(viewing_id: int, session: SessionDep, user: WriterUser
     return await _read(session, user, await service.no_show(session, user, viewing_id))
 
 
-add_timeline_route(
-    router,
-    "/viewings/{viewing_id}/activity",
-    entity_type=service.ENTITY,
-    load=service.get,
-    name="viewing_activity",
-    doc="The viewing's timeline, newest first.",
-)
+add_timeline_route(router, "/viewings/{viewing_id}/activity", service)
 
 
 class CalendarFeedRead(BaseModel):
