@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from estatecrm.activity import service as activity_service
@@ -32,10 +33,11 @@ from estatecrm.properties.models import MarketingType, PropertyType
 from estatecrm.viewings import service as viewing_service
 from estatecrm.viewings.schemas import ViewingFilters
 from estatecrm.web.forms import (
-    attempt,
+    Refusal,
     errors_from,
     pence_field,
     read_form,
+    submit,
     validate_read,
 )
 from estatecrm.web.templating import render
@@ -194,23 +196,25 @@ async def _save(
         replace = validate_read(ApplicantReplace, values, aliases, found)
         return await service.update(session, user, applicant.id, replace)
 
-    saved, errors, status = await attempt(session, run, aliases=aliases)
-    if saved is not None:
-        return RedirectResponse(f"/applicants/{saved.id}", status_code=303)
-    shown = {
-        **data,
-        "property_types": values["property_types"],
-        "must_haves": values["must_haves"],
-    }
-    context = {
-        "values": shown,
-        "errors": errors,
-        "mode": "new" if applicant is None else "edit",
-        "applicant": applicant,
-        "contact_label": await _contact_label(session, user, data.get("contact_id")),
-        **await _form_context(session, user),
-    }
-    return render(request, "applicants/form.html", context, status_code=status)
+    async def refused(refusal: Refusal) -> Response:
+        shown = {
+            **data,
+            "property_types": values["property_types"],
+            "must_haves": values["must_haves"],
+        }
+        context = {
+            "values": shown,
+            "errors": refusal.errors,
+            "mode": "new" if applicant is None else "edit",
+            "applicant": applicant,
+            "contact_label": await _contact_label(session, user, data.get("contact_id")),
+            **await _form_context(session, user),
+        }
+        return render(request, "applicants/form.html", context, status_code=refusal.status)
+
+    return await submit(
+        session, run, done=lambda a: f"/applicants/{a.id}", refused=refused, aliases=aliases
+    )
 
 
 @router.post("/applicants", response_class=HTMLResponse)
@@ -318,11 +322,13 @@ async def applicant_delete(
     """Delete an applicant (managers and admins); why not, by the button, when it must stay."""
     applicant = await service.get(session, user, applicant_id)
     contact_id = applicant.contact_id
-    _, errors, status = await attempt(
-        session, lambda: service.delete(session, user, applicant_id), default_field="delete"
-    )
-    if errors:
+
+    async def refused(refusal: Refusal) -> Response:
+        error, status = refusal.errors["delete"], refusal.status
         return await _detail(
-            request, session, user, applicant_id, delete_error=errors["delete"], status_code=status
+            request, session, user, applicant_id, delete_error=error, status_code=status
         )
-    return RedirectResponse(f"/contacts/{contact_id}", status_code=303)
+
+    delete = partial(service.delete, session, user, applicant_id)
+    done = f"/contacts/{contact_id}"
+    return await submit(session, delete, done=done, refused=refused, default_field="delete")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,12 +18,17 @@ from estatecrm.compliance import rules, service
 from estatecrm.compliance.models import Certificate, CertificateType
 from estatecrm.compliance.schemas import CertificateCreate, CertificateUpdate
 from estatecrm.db.session import SessionDep
-from estatecrm.errors import CRMError
 from estatecrm.kit.clock import today_london
 from estatecrm.kit.pagination import DEFAULT_LIMIT
 from estatecrm.properties import service as property_service
 from estatecrm.properties.models import Property
-from estatecrm.web.forms import FormInvalid, attempt, crm_error_field, errors_from, read_form
+from estatecrm.web.forms import (
+    FormInvalid,
+    Refusal,
+    errors_from,
+    read_form,
+    submit,
+)
 from estatecrm.web.forms import validate as validate_form
 from estatecrm.web.templating import render
 
@@ -183,44 +189,55 @@ def _form_values(data: dict[str, Any]) -> dict[str, Any]:
     return {name: data.get(name, "") for name in FORM_FIELDS}
 
 
+def _form_again(
+    request: Request,
+    data: dict[str, Any],
+    refusal: Refusal,
+    prop: Property | None,
+    cert_id: int | None,
+    next_url: str,
+) -> Response:
+    """The certificate form again (new, or editing `cert_id`) with why it was refused: a 422."""
+    context = {
+        "values": data,
+        "errors": refusal.errors,
+        "mode": "new" if cert_id is None else "edit",
+        "prop": prop,
+        "cert_id": cert_id,
+        "next": next_url,
+        **_form_context(),
+    }
+    return render(request, "compliance/form.html", context, status_code=422)
+
+
 @router.post("/certificates", response_class=HTMLResponse)
 async def certificate_create(request: Request, session: SessionDep, user: WriterUser) -> Response:
     """Submit the "Add certificate" form (from the dashboard, the property page or its own)."""
     data = await read_form(request)
     prop: Property | None = None
-    errors: dict[str, str] = {}
-    try:
-        async with session.begin_nested():
-            if str(data.get("property_id", "")).isdigit():
-                prop = await property_service.get(session, user, int(data["property_id"]))
-            elif str(data.get("property_reference", "")).strip():
-                prop = await service.property_by_reference(
-                    session, user, str(data["property_reference"])
-                )
-            values = _form_values(data)
-            if prop is not None:
-                values["property_id"] = prop.id
-            new = validate_form(CertificateCreate, values, {"property_id": "property_reference"})
-            cert = await service.create(session, user, new)
-    except FormInvalid as exc:
-        errors = exc.errors
-    except CRMError as exc:
-        if exc.status_code == 404:
-            raise
-        errors = crm_error_field(exc)
-    else:
-        target = _safe_next(str(data.get("next", "")), f"/certificates/{cert.id}")
-        return RedirectResponse(target, status_code=303)
-    context = {
-        "values": data,
-        "errors": errors,
-        "mode": "new",
-        "prop": prop,
-        "cert_id": None,
-        "next": _safe_next(str(data.get("next", "")), ""),
-        **_form_context(),
-    }
-    return render(request, "compliance/form.html", context, status_code=422)
+
+    async def run() -> Certificate:
+        nonlocal prop
+        if str(data.get("property_id", "")).isdigit():
+            prop = await property_service.get(session, user, int(data["property_id"]))
+        elif str(data.get("property_reference", "")).strip():
+            prop = await service.property_by_reference(
+                session, user, str(data["property_reference"])
+            )
+        values = _form_values(data)
+        if prop is not None:
+            values["property_id"] = prop.id
+        new = validate_form(CertificateCreate, values, {"property_id": "property_reference"})
+        return await service.create(session, user, new)
+
+    def done(cert: Certificate) -> str:
+        return _safe_next(str(data.get("next", "")), f"/certificates/{cert.id}")
+
+    async def refused(refusal: Refusal) -> Response:
+        next_url = _safe_next(str(data.get("next", "")), "")
+        return _form_again(request, data, refusal, prop, None, next_url)
+
+    return await submit(session, run, done=done, refused=refused)
 
 
 @router.get("/certificates/{certificate_id}", response_class=HTMLResponse)
@@ -296,32 +313,18 @@ async def certificate_update(
     data = await read_form(request)
     values: dict[str, Any] = {k: (v if v != "" else None) for k, v in _form_values(data).items()}
     values["notes"] = values["notes"] or ""
-    errors: dict[str, str] = {}
-    try:
-        async with session.begin_nested():
-            try:
-                changes = CertificateUpdate.model_validate(values)
-            except ValidationError as exc:
-                raise FormInvalid(errors_from(exc)) from exc
-            await service.update(session, user, cert.id, changes)
-    except FormInvalid as exc:
-        errors = exc.errors
-    except CRMError as exc:
-        if exc.status_code == 404:
-            raise
-        errors = crm_error_field(exc)
-    else:
-        return RedirectResponse(f"/certificates/{certificate_id}", status_code=303)
-    context = {
-        "values": data,
-        "errors": errors,
-        "mode": "edit",
-        "prop": prop,
-        "cert_id": certificate_id,
-        "next": "",
-        **_form_context(),
-    }
-    return render(request, "compliance/form.html", context, status_code=422)
+
+    async def run() -> None:
+        try:
+            changes = CertificateUpdate.model_validate(values)
+        except ValidationError as exc:
+            raise FormInvalid(errors_from(exc)) from exc
+        await service.update(session, user, cert.id, changes)
+
+    async def refused(refusal: Refusal) -> Response:
+        return _form_again(request, data, refusal, prop, certificate_id, "")
+
+    return await submit(session, run, done=f"/certificates/{certificate_id}", refused=refused)
 
 
 @router.post("/certificates/{certificate_id}/delete")
@@ -329,16 +332,13 @@ async def certificate_delete(
     certificate_id: int, request: Request, session: SessionDep, user: ManagerUser
 ) -> Response:
     """Delete a certificate recorded in error (managers and admins); why not, by the button."""
-    prop, errors, status = await attempt(
-        session, lambda: service.delete(session, user, certificate_id), default_field="delete"
-    )
-    if errors or prop is None:
+
+    async def refused(refusal: Refusal) -> Response:
+        error, status = refusal.errors.get("delete"), refusal.status
         return await _detail(
-            request,
-            session,
-            user,
-            certificate_id,
-            delete_error=errors.get("delete"),
-            status_code=status,
+            request, session, user, certificate_id, delete_error=error, status_code=status
         )
-    return RedirectResponse(f"/properties/{prop.id}", status_code=303)
+
+    delete = partial(service.delete, session, user, certificate_id)
+    done = "/properties/{0.id}".format
+    return await submit(session, delete, done=done, refused=refused, default_field="delete")

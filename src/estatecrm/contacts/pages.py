@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,7 +26,13 @@ from estatecrm.errors import CRMError
 from estatecrm.kit.pagination import DEFAULT_LIMIT
 from estatecrm.properties import repository as property_repository
 from estatecrm.viewings import service as viewing_service
-from estatecrm.web.forms import FormInvalid, attempt, crm_error_field, errors_from, read_form
+from estatecrm.web.forms import (
+    FormInvalid,
+    Refusal,
+    errors_from,
+    read_form,
+    submit,
+)
 from estatecrm.web.forms import validate as validate_form
 from estatecrm.web.templating import render
 
@@ -154,38 +161,37 @@ async def _save(
 ) -> Response:
     data = await read_form(request)
     values = _form_to_values(data)
-    duplicate: dict[str, Any] | None = None
-    try:
-        async with session.begin_nested():
-            if contact is None:
-                saved = await service.create(session, user, validate_form(ContactCreate, values))
-            else:
-                replace = validate_form(ContactReplace, values)
-                saved = await service.update(session, user, contact.id, replace)
-    except FormInvalid as exc:
-        errors = exc.errors
-    except CRMError as exc:
-        if exc.status_code == 404:
-            raise
-        errors = crm_error_field(exc)
-        if isinstance(exc.detail, dict) and "existing_id" in exc.detail:
+
+    async def run() -> Contact:
+        if contact is None:
+            return await service.create(session, user, validate_form(ContactCreate, values))
+        replace = validate_form(ContactReplace, values)
+        return await service.update(session, user, contact.id, replace)
+
+    async def refused(refusal: Refusal) -> Response:
+        exc, duplicate = refusal.error, None
+        if (
+            isinstance(exc, CRMError)
+            and isinstance(exc.detail, dict)
+            and "existing_id" in exc.detail
+        ):
             duplicate = {"id": exc.detail["existing_id"], "message": exc.message}
-    else:
-        return RedirectResponse(f"/contacts/{saved.id}", status_code=303)
-    context = {
-        "values": {
-            **data,
-            "roles": values["roles"],
-            "marketing_consent": values["marketing_consent"],
-        },
-        "errors": errors,
-        "duplicate": duplicate,
-        "mode": "new" if contact is None else "edit",
-        "contact": contact,
-        **_form_context(),
-    }
-    status = 409 if duplicate else 422
-    return render(request, "contacts/form.html", context, status_code=status)
+        context = {
+            "values": {
+                **data,
+                "roles": values["roles"],
+                "marketing_consent": values["marketing_consent"],
+            },
+            "errors": refusal.errors,
+            "duplicate": duplicate,
+            "mode": "new" if contact is None else "edit",
+            "contact": contact,
+            **_form_context(),
+        }
+        status = 409 if duplicate else 422
+        return render(request, "contacts/form.html", context, status_code=status)
+
+    return await submit(session, run, done=lambda c: f"/contacts/{c.id}", refused=refused)
 
 
 @router.post("/contacts", response_class=HTMLResponse)
@@ -242,13 +248,15 @@ async def contact_delete(
     contact_id: int, request: Request, session: SessionDep, user: ManagerUser
 ) -> Response:
     """Delete a contact (managers and admins); why not, by the button, when records need it."""
-    _, errors, status = await attempt(
-        session, lambda: service.delete(session, user, contact_id), default_field="delete"
-    )
-    if errors:
+
+    async def refused(refusal: Refusal) -> Response:
         contact = await service.get(session, user, contact_id)
-        return await _detail_with_error(request, session, user, contact, errors, status)
-    return RedirectResponse("/contacts", status_code=303)
+        return await _detail_with_error(
+            request, session, user, contact, refusal.errors, refusal.status
+        )
+
+    delete = partial(service.delete, session, user, contact_id)
+    return await submit(session, delete, done="/contacts", refused=refused, default_field="delete")
 
 
 @router.post("/contacts/{contact_id}/merge", response_class=HTMLResponse)

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from estatecrm.activity import service as activity_service
@@ -17,14 +17,19 @@ from estatecrm.contacts import repository as contact_repository
 from estatecrm.contacts import service as contact_service
 from estatecrm.contacts.schemas import ContactFilters
 from estatecrm.db.session import SessionDep
-from estatecrm.errors import CRMError
 from estatecrm.kit.clock import today_london
 from estatecrm.kit.pagination import DEFAULT_LIMIT
 from estatecrm.maintenance import service
-from estatecrm.maintenance.models import JobPriority, JobStatus
+from estatecrm.maintenance.models import JobPriority, JobStatus, MaintenanceJob
 from estatecrm.maintenance.schemas import JobCreate, JobFilters, JobUpdate
 from estatecrm.properties import service as property_service
-from estatecrm.web.forms import FormInvalid, crm_error_field, pence_field, read_form
+from estatecrm.web.forms import (
+    FormInvalid,
+    Refusal,
+    pence_field,
+    read_form,
+    submit,
+)
 from estatecrm.web.forms import validate as validate_form
 from estatecrm.web.templating import render
 
@@ -97,6 +102,13 @@ async def job_new(request: Request, session: SessionDep, user: WriterUser) -> Re
     return render(request, "maintenance/form.html", context)
 
 
+def _refusal_errors(refusal: Refusal, found: dict[str, str]) -> dict[str, str]:
+    """A refused form's messages by field, after those found reading the amounts."""
+    if isinstance(refusal.error, FormInvalid):
+        return {**found, **refusal.errors}
+    return refusal.errors
+
+
 @router.post("/maintenance", response_class=HTMLResponse)
 async def job_create(request: Request, session: SessionDep, user: WriterUser) -> Response:
     """Submit the "report a job" form."""
@@ -104,34 +116,31 @@ async def job_create(request: Request, session: SessionDep, user: WriterUser) ->
     values = dict(data)
     errors: dict[str, str] = {}
     _money(values, errors)
-    try:
-        async with session.begin_nested():
-            body = validate_form(JobCreate, values, ALIASES)
-            if errors:
-                raise FormInvalid(errors)
-            job = await service.create(session, user, body)
-    except FormInvalid as exc:
-        errors = {**errors, **exc.errors}
-    except CRMError as exc:
-        if exc.status_code == 404:
-            raise
-        errors = {ALIASES.get(k, k): v for k, v in crm_error_field(exc).items()}
-    else:
-        return RedirectResponse(f"/maintenance/{job.id}", status_code=303)
-    property_id = str(data.get("property_id") or "")
-    prop = (
-        await property_service.get(session, user, int(property_id))
-        if property_id.isdigit()
-        else None
-    )
-    context = {
-        "values": data,
-        "errors": errors,
-        "prop": prop,
-        "contacts": await _contacts(session, user),
-        "priorities": _choices(JobPriority),
-    }
-    return render(request, "maintenance/form.html", context, status_code=422)
+
+    async def run() -> MaintenanceJob:
+        body = validate_form(JobCreate, values, ALIASES)
+        if errors:
+            raise FormInvalid(errors)
+        return await service.create(session, user, body)
+
+    async def refused(refusal: Refusal) -> Response:
+        property_id = str(data.get("property_id") or "")
+        prop = (
+            await property_service.get(session, user, int(property_id))
+            if property_id.isdigit()
+            else None
+        )
+        context = {
+            "values": data,
+            "errors": _refusal_errors(refusal, errors),
+            "prop": prop,
+            "contacts": await _contacts(session, user),
+            "priorities": _choices(JobPriority),
+        }
+        return render(request, "maintenance/form.html", context, status_code=422)
+
+    done = "/maintenance/{0.id}".format
+    return await submit(session, run, done=done, refused=refused, aliases=ALIASES)
 
 
 async def _detail(
@@ -191,25 +200,21 @@ async def job_update(
     values = dict(data)
     errors: dict[str, str] = {}
     _money(values, errors)
-    status = 422
-    try:
-        async with session.begin_nested():
-            body = validate_form(JobUpdate, values, ALIASES)
-            if errors:
-                raise FormInvalid(errors)
-            await service.update(session, user, job_id, body)
-    except FormInvalid as exc:
-        errors = {**errors, **exc.errors}
-    except CRMError as exc:
-        if exc.status_code == 404:
-            raise
-        errors = {ALIASES.get(k, k): v for k, v in crm_error_field(exc).items()}
-        status = exc.status_code
-    else:
-        return RedirectResponse(f"/maintenance/{job_id}", status_code=303)
-    return await _detail(
-        request, session, user, job_id, errors=errors, values=data, status_code=status
-    )
+
+    async def run() -> None:
+        body = validate_form(JobUpdate, values, ALIASES)
+        if errors:
+            raise FormInvalid(errors)
+        await service.update(session, user, job_id, body)
+
+    async def refused(refusal: Refusal) -> Response:
+        found, status = _refusal_errors(refusal, errors), refusal.status
+        return await _detail(
+            request, session, user, job_id, errors=found, values=data, status_code=status
+        )
+
+    done = f"/maintenance/{job_id}"
+    return await submit(session, run, done=done, refused=refused, aliases=ALIASES)
 
 
 @router.get("/properties/{property_id}/maintenance", response_class=HTMLResponse)

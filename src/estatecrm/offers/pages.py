@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ValidationError
 
 from estatecrm.activity import service as activity_service
@@ -29,7 +29,7 @@ from estatecrm.offers.schemas import (
 from estatecrm.properties import service as property_service
 from estatecrm.sales import repository as sale_repository
 from estatecrm.tenancies import repository as tenancy_repository
-from estatecrm.web.forms import attempt, pence_field, read_form, validate_read
+from estatecrm.web.forms import Refusal, pence_field, read_form, submit, validate_read
 from estatecrm.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -108,15 +108,17 @@ async def offer_create(request: Request, session: SessionDep, user: WriterUser) 
         body = validate_read(OfferCreate, values, {"amount_pence": "amount"}, found)
         return await service.create(session, user, body)
 
-    offer, errors, status = await attempt(session, run, aliases={"amount_pence": "amount"})
-    if offer is not None:
-        return RedirectResponse(f"/offers/{offer.id}", status_code=303)
-    context = {
-        "values": data,
-        "errors": errors,
-        **await _form_context(session, user, _int(data.get("property_id"))),
-    }
-    return render(request, "offers/form.html", context, status_code=status)
+    async def refused(refusal: Refusal) -> Response:
+        context = {
+            "values": data,
+            "errors": refusal.errors,
+            **await _form_context(session, user, _int(data.get("property_id"))),
+        }
+        return render(request, "offers/form.html", context, status_code=refusal.status)
+
+    aliases = {"amount_pence": "amount"}
+    done = "/offers/{0.id}".format
+    return await submit(session, run, done=done, refused=refused, aliases=aliases)
 
 
 async def _detail(
@@ -174,11 +176,14 @@ async def _act(
             body = validate_read(schema, values, aliases, found)
             await action(session, user, offer_id, body)
 
-    _, errors, status = await attempt(session, run, default_field="action")
-    if not errors:
-        return RedirectResponse(f"/offers/{offer_id}", status_code=303)
-    return await _detail(
-        request, session, user, offer_id, errors=errors, values=data, status_code=status
+    async def refused(refusal: Refusal) -> Response:
+        errors, status = refusal.errors, refusal.status
+        return await _detail(
+            request, session, user, offer_id, errors=errors, values=data, status_code=status
+        )
+
+    return await submit(
+        session, run, done=f"/offers/{offer_id}", refused=refused, default_field="action"
     )
 
 

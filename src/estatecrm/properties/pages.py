@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from estatecrm.activity import service as activity_service
@@ -30,10 +31,11 @@ from estatecrm.properties.schemas import PropertyCreate, PropertyFilters, Proper
 from estatecrm.viewings import service as viewing_service
 from estatecrm.viewings.schemas import ViewingFilters
 from estatecrm.web.forms import (
-    attempt,
+    Refusal,
     errors_from,
     pence_field,
     read_form,
+    submit,
     validate_read,
 )
 from estatecrm.web.templating import is_htmx, render
@@ -169,18 +171,20 @@ async def _save(
         replace = validate_read(PropertyReplace, values, aliases, found)
         return await service.update(session, user, prop.id, replace)
 
-    saved, errors, status = await attempt(session, run, aliases=aliases)
-    if saved is not None:
-        return RedirectResponse(f"/properties/{saved.id}", status_code=303)
-    context = {
-        "values": data,
-        "errors": errors,
-        "mode": "new" if prop is None else "edit",
-        "prop": prop,
-        "owner_label": await _owner_label(session, user, data.get("owner_contact_id")),
-        **await _form_context(session, user),
-    }
-    return render(request, "properties/form.html", context, status_code=status)
+    async def refused(refusal: Refusal) -> Response:
+        context = {
+            "values": data,
+            "errors": refusal.errors,
+            "mode": "new" if prop is None else "edit",
+            "prop": prop,
+            "owner_label": await _owner_label(session, user, data.get("owner_contact_id")),
+            **await _form_context(session, user),
+        }
+        return render(request, "properties/form.html", context, status_code=refusal.status)
+
+    return await submit(
+        session, run, done=lambda p: f"/properties/{p.id}", refused=refused, aliases=aliases
+    )
 
 
 @router.post("/properties", response_class=HTMLResponse)
@@ -310,11 +314,14 @@ async def property_delete(
     property_id: int, request: Request, session: SessionDep, user: ManagerUser
 ) -> Response:
     """Delete a property (managers and admins); why not, on its page, when it must be kept."""
-    _, errors, status = await attempt(
-        session, lambda: service.delete(session, user, property_id), default_field="delete"
-    )
-    if errors:
+
+    async def refused(refusal: Refusal) -> Response:
+        error, status = refusal.errors["delete"], refusal.status
         return await _detail(
-            request, session, user, property_id, delete_error=errors["delete"], status_code=status
+            request, session, user, property_id, delete_error=error, status_code=status
         )
-    return RedirectResponse("/properties", status_code=303)
+
+    delete = partial(service.delete, session, user, property_id)
+    return await submit(
+        session, delete, done="/properties", refused=refused, default_field="delete"
+    )

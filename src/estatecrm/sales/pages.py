@@ -27,7 +27,7 @@ from estatecrm.sales.schemas import (
     SaleFilters,
     SaleUpdate,
 )
-from estatecrm.web.forms import attempt, read_form
+from estatecrm.web.forms import Refusal, read_form, submit
 from estatecrm.web.forms import validate as validate_form
 from estatecrm.web.templating import render
 
@@ -110,11 +110,21 @@ async def _act(
     async def run() -> None:
         await call(validate_form(schema, data))
 
-    _, errors, status = await attempt(session, run, default_field="action")
-    if not errors:
-        return RedirectResponse(f"/sales/{sale_id}", status_code=303)
-    return await _detail(
-        request, session, user, sale_id, errors=errors, values=data, form=form, status_code=status
+    async def refused(refusal: Refusal) -> Response:
+        errors, status = refusal.errors, refusal.status
+        return await _detail(
+            request,
+            session,
+            user,
+            sale_id,
+            errors=errors,
+            values=data,
+            form=form,
+            status_code=status,
+        )
+
+    return await submit(
+        session, run, done=f"/sales/{sale_id}", refused=refused, default_field="action"
     )
 
 

@@ -15,14 +15,20 @@ from estatecrm.auth import repository as auth_repository
 from estatecrm.auth.deps import CurrentUser, ManagerUser, WriterUser
 from estatecrm.auth.models import User
 from estatecrm.db.session import SessionDep
-from estatecrm.errors import CRMError, ValidationFailed
+from estatecrm.errors import ValidationFailed
 from estatecrm.kit.clock import today_london
 from estatecrm.kit.pagination import DEFAULT_LIMIT
 from estatecrm.properties import repository as property_repository
 from estatecrm.tasks import service
 from estatecrm.tasks.models import Task, TaskPriority
 from estatecrm.tasks.schemas import LinkRead, TaskCreate, TaskFilters, TaskUpdate
-from estatecrm.web.forms import FormInvalid, crm_error_field, errors_from, read_form
+from estatecrm.web.forms import (
+    FormInvalid,
+    Refusal,
+    errors_from,
+    read_form,
+    submit,
+)
 from estatecrm.web.forms import validate as validate_form
 from estatecrm.web.templating import is_htmx, render
 
@@ -182,6 +188,26 @@ async def task_new(request: Request, session: SessionDep, user: WriterUser) -> R
     return render(request, "tasks/form.html", context)
 
 
+async def _form_again(
+    request: Request,
+    session: SessionDep,
+    user: User,
+    data: dict[str, Any],
+    refusal: Refusal,
+    task_id: int | None,
+    link: tuple[str | None, int | None],
+) -> Response:
+    """The task form again (new, or editing `task_id`) with why it was refused: a 422."""
+    context = {
+        "values": data,
+        "errors": refusal.errors,
+        "mode": "new" if task_id is None else "edit",
+        "task_id": task_id,
+        **await _form_context(session, user, *link),
+    }
+    return render(request, "tasks/form.html", context, status_code=422)
+
+
 @router.post("/tasks", response_class=HTMLResponse)
 async def task_create(request: Request, session: SessionDep, user: WriterUser) -> Response:
     """Submit the "Add task" form."""
@@ -190,37 +216,25 @@ async def task_create(request: Request, session: SessionDep, user: WriterUser) -
     entity_type = str(data.get("entity_type") or "") or None
     raw_id = str(data.get("entity_id") or "")
     entity_id = int(raw_id) if raw_id.isdigit() else None
-    errors: dict[str, str] = {}
-    try:
-        async with session.begin_nested():
-            reference = str(data.get("property_reference") or "").strip()
-            if entity_type is None and reference:
-                prop = await property_repository.get_by_reference(
-                    session, user.agency_id, reference
+
+    async def run() -> Task:
+        nonlocal entity_type, entity_id
+        reference = str(data.get("property_reference") or "").strip()
+        if entity_type is None and reference:
+            prop = await property_repository.get_by_reference(session, user.agency_id, reference)
+            if prop is None:
+                raise ValidationFailed(
+                    "property_reference", f"No property with reference {reference!r}"
                 )
-                if prop is None:
-                    raise ValidationFailed(
-                        "property_reference", f"No property with reference {reference!r}"
-                    )
-                entity_type, entity_id = "property", prop.id
-            values["entity_type"], values["entity_id"] = entity_type, entity_id
-            task = await service.create(session, user, validate_form(TaskCreate, values))
-    except FormInvalid as exc:
-        errors = exc.errors
-    except CRMError as exc:
-        if exc.status_code == 404:
-            raise
-        errors = crm_error_field(exc)
-    else:
-        return RedirectResponse(f"/tasks/{task.id}", status_code=303)
-    context = {
-        "values": data,
-        "errors": errors,
-        "mode": "new",
-        "task_id": None,
-        **await _form_context(session, user, entity_type, entity_id),
-    }
-    return render(request, "tasks/form.html", context, status_code=422)
+            entity_type, entity_id = "property", prop.id
+        values["entity_type"], values["entity_id"] = entity_type, entity_id
+        return await service.create(session, user, validate_form(TaskCreate, values))
+
+    async def refused(refusal: Refusal) -> Response:
+        link = (entity_type, entity_id)
+        return await _form_again(request, session, user, data, refusal, None, link)
+
+    return await submit(session, run, done="/tasks/{0.id}".format, refused=refused)
 
 
 @router.get("/tasks/{task_id}", response_class=HTMLResponse)
@@ -271,30 +285,19 @@ async def task_update(
     data = await read_form(request)
     values: dict[str, Any] = {k: (data.get(k) or None) for k in FORM_FIELDS}
     values["description"] = values["description"] or ""
-    errors: dict[str, str] = {}
-    try:
-        async with session.begin_nested():
-            try:
-                changes = TaskUpdate.model_validate(values)
-            except ValidationError as exc:
-                raise FormInvalid(errors_from(exc)) from exc
-            await service.update(session, user, task_id, changes)
-    except FormInvalid as exc:
-        errors = exc.errors
-    except CRMError as exc:
-        if exc.status_code == 404:
-            raise
-        errors = crm_error_field(exc)
-    else:
-        return RedirectResponse(f"/tasks/{task_id}", status_code=303)
-    context = {
-        "values": data,
-        "errors": errors,
-        "mode": "edit",
-        "task_id": task_id,
-        **await _form_context(session, user, entity_type, entity_id),
-    }
-    return render(request, "tasks/form.html", context, status_code=422)
+
+    async def run() -> None:
+        try:
+            changes = TaskUpdate.model_validate(values)
+        except ValidationError as exc:
+            raise FormInvalid(errors_from(exc)) from exc
+        await service.update(session, user, task_id, changes)
+
+    async def refused(refusal: Refusal) -> Response:
+        link = (entity_type, entity_id)
+        return await _form_again(request, session, user, data, refusal, task_id, link)
+
+    return await submit(session, run, done=f"/tasks/{task_id}", refused=refused)
 
 
 @router.post("/tasks/{task_id}/delete")

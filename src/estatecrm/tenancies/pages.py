@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ValidationError
 
 from estatecrm.activity import service as activity_service
@@ -32,7 +32,7 @@ from estatecrm.tenancies.schemas import (
     TenancyFilters,
     TenancyUpdate,
 )
-from estatecrm.web.forms import attempt, pence_field, read_form, validate_read
+from estatecrm.web.forms import Refusal, pence_field, read_form, submit, validate_read
 from estatecrm.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -142,16 +142,16 @@ async def tenancy_create(request: Request, session: SessionDep, user: WriterUser
         body = validate_read(TenancyCreate, values, ALIASES, found)
         return await service.create(session, user, body)
 
-    tenancy, errors, status = await attempt(session, run, aliases=ALIASES)
-    if tenancy is not None:
-        return RedirectResponse(f"/tenancies/{tenancy.id}", status_code=303)
-    context = await _form_context(session, user, data)
-    return render(
-        request,
-        "tenancies/form.html",
-        {"values": data, "errors": errors, **context},
-        status_code=status,
-    )
+    async def refused(refusal: Refusal) -> Response:
+        context = {
+            "values": data,
+            "errors": refusal.errors,
+            **await _form_context(session, user, data),
+        }
+        return render(request, "tenancies/form.html", context, status_code=refusal.status)
+
+    done = "/tenancies/{0.id}".format
+    return await submit(session, run, done=done, refused=refused, aliases=ALIASES)
 
 
 async def _detail(
@@ -229,18 +229,22 @@ async def _act(
         body = validate_read(schema, values, ALIASES, found)
         await call(body)
 
-    _, errors, status = await attempt(session, run, default_field="action", aliases=ALIASES)
-    if not errors:
-        return RedirectResponse(f"/tenancies/{tenancy_id}", status_code=303)
-    return await _detail(
-        request,
-        session,
-        user,
-        tenancy_id,
-        errors=errors,
-        values=data,
-        form=form,
-        status_code=status,
+    async def refused(refusal: Refusal) -> Response:
+        errors, status = refusal.errors, refusal.status
+        return await _detail(
+            request,
+            session,
+            user,
+            tenancy_id,
+            errors=errors,
+            values=data,
+            form=form,
+            status_code=status,
+        )
+
+    done = f"/tenancies/{tenancy_id}"
+    return await submit(
+        session, run, done=done, refused=refused, default_field="action", aliases=ALIASES
     )
 
 

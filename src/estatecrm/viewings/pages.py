@@ -30,14 +30,14 @@ from estatecrm.kit.money import format_pence
 from estatecrm.properties import repository as property_repository
 from estatecrm.properties.models import MarketingType, Property
 from estatecrm.viewings import calendar, service
-from estatecrm.viewings.models import OPEN_STATUSES
+from estatecrm.viewings.models import OPEN_STATUSES, Viewing
 from estatecrm.viewings.schemas import (
     ViewingCancel,
     ViewingComplete,
     ViewingCreate,
     ViewingReschedule,
 )
-from estatecrm.web.forms import FormInvalid, crm_error_field, read_form
+from estatecrm.web.forms import FormInvalid, Refusal, read_form, submit
 from estatecrm.web.forms import validate as validate_form
 from estatecrm.web.templating import render
 
@@ -99,11 +99,17 @@ def _clash_of(exc: CRMError) -> dict[str, Any] | None:
     return None
 
 
-def _form_errors(exc: CRMError) -> dict[str, str]:
-    errors = crm_error_field(exc)
-    if "start_at" in errors:
-        errors["time"] = errors.pop("start_at")
-    return errors
+# The form names the start `time` (with a `date` beside it); the schema calls it `start_at`.
+TIME = {"start_at": "time"}
+
+
+def _refusal_errors(
+    refusal: Refusal, start_at: datetime | None, found: dict[str, str]
+) -> tuple[dict[str, str], dict[str, Any] | None]:
+    """The messages by field and the clashing viewing (if that was why) of a refused form."""
+    if isinstance(refusal.error, CRMError):
+        return refusal.errors, _clash_of(refusal.error)
+    return {**_without_time(refusal.errors, start_at), **found}, None
 
 
 async def _labels(session: SessionDep, user: User, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -272,8 +278,6 @@ async def book(request: Request, session: SessionDep, user: WriterUser) -> Respo
     """Submit the booking form; clashes and mistakes are shown beside the fields."""
     data = {k: v for k, v in (await read_form(request)).items() if not k.endswith("_q")}
     errors: dict[str, str] = {}
-    clash = None
-    status = 422
     start_at = _start_from(data, errors)
     body = {
         "property_id": data.get("property_id"),
@@ -283,34 +287,27 @@ async def book(request: Request, session: SessionDep, user: WriterUser) -> Respo
         "notes": data.get("notes"),
         "start_at": start_at.isoformat() if start_at else None,
     }
-    try:
-        async with session.begin_nested():
-            create = validate_form(ViewingCreate, body, {"start_at": "time"})
-            if errors:
-                raise FormInvalid(errors)
-            viewing = await service.book(session, user, create)
-    except FormInvalid as exc:
-        errors = {**_without_time(exc.errors, start_at), **errors}
-    except CRMError as exc:
-        if exc.status_code == 404:
-            raise
-        errors = _form_errors(exc)
-        clash = _clash_of(exc)
-        status = exc.status_code
-    else:
+
+    async def run() -> Viewing:
+        create = validate_form(ViewingCreate, body, TIME)
+        if errors:
+            raise FormInvalid(errors)
+        return await service.book(session, user, create)
+
+    def done(viewing: Viewing) -> str:
         local = to_london(viewing.start_at).date()
-        query = urlencode(
-            {
-                "week": local.isoformat(),
-                "negotiator_id": viewing.negotiator_id or user.id,
-                "booked": viewing.id,
-            }
-        )
-        return RedirectResponse(f"/diary?{query}#viewing-{viewing.id}", status_code=303)
-    week = str(data.get("date") or "")
-    params = {"week": week, "negotiator_id": str(data.get("negotiator_id") or "")}
-    context = await _diary_context(request, session, user, params, data, errors, clash)
-    return render(request, "viewings/diary.html", context, status_code=status)
+        week, negotiator_id = local.isoformat(), viewing.negotiator_id or user.id
+        query = urlencode({"week": week, "negotiator_id": negotiator_id, "booked": viewing.id})
+        return f"/diary?{query}#viewing-{viewing.id}"
+
+    async def refused(refusal: Refusal) -> Response:
+        found, clash = _refusal_errors(refusal, start_at, errors)
+        week = str(data.get("date") or "")
+        params = {"week": week, "negotiator_id": str(data.get("negotiator_id") or "")}
+        context = await _diary_context(request, session, user, params, data, found, clash)
+        return render(request, "viewings/diary.html", context, status_code=refusal.status)
+
+    return await submit(session, run, done=done, refused=refused, aliases=TIME)
 
 
 def _without_time(errors: dict[str, str], start_at: datetime | None) -> dict[str, str]:
@@ -397,48 +394,38 @@ async def _act(
 ) -> Response:
     data = await read_form(request)
     errors: dict[str, str] = {}
-    clash = None
-    status = 422
-    start_at: datetime | None = None
-    try:
-        async with session.begin_nested():
-            if action == "confirm":
-                await service.confirm(session, user, viewing_id)
-            elif action == "no-show":
-                await service.no_show(session, user, viewing_id)
-            elif action == "cancel":
-                await service.cancel(session, user, viewing_id, validate_form(ViewingCancel, data))
-            elif action == "complete":
-                await service.complete(
-                    session, user, viewing_id, validate_form(ViewingComplete, data)
-                )
-            else:
-                start_at = _start_from(data, errors)
-                body = {
-                    "start_at": start_at.isoformat() if start_at else None,
-                    "duration_minutes": data.get("duration_minutes"),
-                }
-                reschedule = validate_form(ViewingReschedule, body, {"start_at": "time"})
-                if errors:
-                    raise FormInvalid(errors)
-                await service.reschedule(session, user, viewing_id, reschedule)
-    except FormInvalid as exc:
-        errors = {
-            **_without_time(exc.errors, start_at if action == "reschedule" else utcnow()),
-            **errors,
-        }
-    except CRMError as exc:
-        if exc.status_code == 404:
-            raise
-        errors = _form_errors(exc)
-        clash = _clash_of(exc)
-        status = exc.status_code
-    else:
-        return RedirectResponse(f"/viewings/{viewing_id}", status_code=303)
-    context = await _viewing_context(session, user, viewing_id, None, errors, clash)
-    context["values"] = {**context["values"], **data}
-    context["failed"] = action
-    return render(request, "viewings/detail.html", context, status_code=status)
+    start_at: datetime | None = None if action == "reschedule" else utcnow()
+
+    async def run() -> None:
+        nonlocal start_at
+        if action == "confirm":
+            await service.confirm(session, user, viewing_id)
+        elif action == "no-show":
+            await service.no_show(session, user, viewing_id)
+        elif action == "cancel":
+            await service.cancel(session, user, viewing_id, validate_form(ViewingCancel, data))
+        elif action == "complete":
+            await service.complete(session, user, viewing_id, validate_form(ViewingComplete, data))
+        else:
+            start_at = _start_from(data, errors)
+            body = {
+                "start_at": start_at.isoformat() if start_at else None,
+                "duration_minutes": data.get("duration_minutes"),
+            }
+            reschedule = validate_form(ViewingReschedule, body, TIME)
+            if errors:
+                raise FormInvalid(errors)
+            await service.reschedule(session, user, viewing_id, reschedule)
+
+    async def refused(refusal: Refusal) -> Response:
+        found, clash = _refusal_errors(refusal, start_at, errors)
+        context = await _viewing_context(session, user, viewing_id, None, found, clash)
+        context["values"] = {**context["values"], **data}
+        context["failed"] = action
+        return render(request, "viewings/detail.html", context, status_code=refusal.status)
+
+    done = f"/viewings/{viewing_id}"
+    return await submit(session, run, done=done, refused=refused, aliases=TIME)
 
 
 @router.post("/viewings/{viewing_id}/{action}", response_class=HTMLResponse)

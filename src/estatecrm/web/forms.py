@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -103,28 +105,42 @@ def crm_error_field(exc: CRMError, default: str = "__all__") -> dict[str, str]:
     return {exc.field or default: exc.message}
 
 
-async def attempt(
+@dataclass(frozen=True)
+class Refusal:
+    """Why a form was refused: messages by field, the status to answer with, and the error."""
+
+    errors: dict[str, str]
+    status: int
+    error: FormInvalid | CRMError
+
+
+async def submit(
     session: AsyncSession,
     action: Callable[[], Awaitable[T]],
     *,
+    done: str | Callable[[T], str],
+    refused: Callable[[Refusal], Awaitable[Response]],
     default_field: str = "__all__",
     aliases: Mapping[str, str] | None = None,
-) -> tuple[T | None, dict[str, str], int]:
-    """Run a form's action in a savepoint: `(result, {}, 200)`, or `(None, errors, status)`.
+) -> Response:
+    """Handle a submitted form: run `action` in a savepoint, then see other (303) `done`.
 
-    A refused form changes nothing: the savepoint is rolled back. Invalid input (FormInvalid)
-    is a 422 with its messages by the fields. A service refusal is shown next to the field it
-    names (or `default_field`) with its own status (409, 422); a missing record stays a 404.
+    A refused form changes nothing: the savepoint is rolled back and `refused` renders the
+    page again with the `Refusal`. Invalid input (FormInvalid) is a 422 with its messages by
+    the fields. A service refusal is shown next to the field it names (or `default_field`),
+    through `aliases` to the form's names, with its own status (409, 422); a missing record
+    stays a 404.
     """
     aliases = aliases or {}
     try:
         async with session.begin_nested():
             result = await action()
     except FormInvalid as exc:
-        return None, exc.errors, 422
+        return await refused(Refusal(exc.errors, 422, exc))
     except CRMError as exc:
         if exc.status_code == 404:
             raise
         found = crm_error_field(exc, default_field)
-        return None, {aliases.get(k, k): v for k, v in found.items()}, exc.status_code
-    return result, {}, 200
+        errors = {aliases.get(k, k): v for k, v in found.items()}
+        return await refused(Refusal(errors, exc.status_code, exc))
+    return RedirectResponse(done(result) if callable(done) else done, status_code=303)
