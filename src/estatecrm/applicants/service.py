@@ -144,14 +144,9 @@ async def create(session: AsyncSession, user: User, data: ApplicantCreate) -> Ap
     await repository.add(session, applicant)
     await repository.set_areas(session, applicant, [area_key(a) for a in applicant.areas])
     await contact_service.add_role(session, user, applicant.contact_id, ContactRoleName.applicant)
-    await activity.log(
-        session,
-        user,
-        applicant,
-        "created",
-        f"Looking to {'buy' if applicant.marketing_type == MarketingType.sale else 'rent'}",
-        activity.diff({}, _snapshot(applicant)),
-    )
+    summary = f"Looking to {'buy' if applicant.marketing_type == MarketingType.sale else 'rent'}"
+    changes = activity.diff({}, _snapshot(applicant))
+    await activity.log(session, user, applicant, "created", summary, changes)
     return applicant
 
 
@@ -200,14 +195,9 @@ async def found_home(
     applicant.status = ApplicantStatus.archived
     applicant.updated_at = utcnow()
     await session.flush()
-    await activity.log(
-        session,
-        user,
-        applicant,
-        "status_changed",
-        f"Search archived: {what}",
-        activity.diff(before, _snapshot(applicant)),
-    )
+    summary = f"Search archived: {what}"
+    changes = activity.diff(before, _snapshot(applicant))
+    await activity.log(session, user, applicant, "status_changed", summary, changes)
     return applicant
 
 

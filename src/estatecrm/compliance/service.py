@@ -274,22 +274,13 @@ async def create(
     await repository.add(session, cert)
     await _refresh(session, user, prop, cert.type)
     name = rules.label(cert.type)
-    await activity.log(
-        session,
-        user,
-        cert,
-        "created",
+    summary = (
         f"Recorded {name.lower()} for {_address(prop)}, expires "
-        f"{cert.expiry_date:%d %b %Y}" + (" (from the type's rule)" if cert.expiry_derived else ""),
-        activity.diff({}, _snapshot(cert)),
+        f"{cert.expiry_date:%d %b %Y}" + (" (from the type's rule)" if cert.expiry_derived else "")
     )
-    await activity.log(
-        session,
-        user,
-        prop,
-        "certificate_added",
-        f"{name} recorded, expires {cert.expiry_date:%d %b %Y}",
-    )
+    await activity.log(session, user, cert, "created", summary, activity.diff({}, _snapshot(cert)))
+    summary = f"{name} recorded, expires {cert.expiry_date:%d %b %Y}"
+    await activity.log(session, user, prop, "certificate_added", summary)
     return cert
 
 
@@ -352,13 +343,8 @@ async def delete(session: AsyncSession, user: User, certificate_id: int) -> Prop
     await repository.delete(session, cert)
     await _refresh(session, user, prop, cert_type)
     for entity_type, entity_id in ((ENTITY, certificate_id), (property_service.ENTITY, prop.id)):
-        await activity.log(
-            session,
-            user,
-            (entity_type, entity_id),
-            "certificate_deleted" if entity_type != ENTITY else "deleted",
-            summary,
-        )
+        action = "certificate_deleted" if entity_type != ENTITY else "deleted"
+        await activity.log(session, user, (entity_type, entity_id), action, summary)
     return prop
 
 

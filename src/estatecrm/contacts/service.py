@@ -229,14 +229,9 @@ async def create(session: AsyncSession, user: User, data: ContactCreate) -> Cont
     await repository.add(session, contact)
     if data.marketing_consent:
         await _record_consent(session, user, contact, data.consent_channel, data.consent_note)
-    await activity.log(
-        session,
-        user,
-        contact,
-        "created",
-        f"Added {contact.full_name}",
-        activity.diff({}, _snapshot(contact)),
-    )
+    summary = f"Added {contact.full_name}"
+    changes = activity.diff({}, _snapshot(contact))
+    await activity.log(session, user, contact, "created", summary, changes)
     return contact
 
 
@@ -297,14 +292,9 @@ async def add_role(
     contact.role_rows.append(ContactRole(agency_id=contact.agency_id, role=role))
     contact.updated_at = utcnow()
     await session.flush()
-    await activity.log(
-        session,
-        user,
-        contact,
-        "updated",
-        f"Now a {role.value}",
-        {"roles": [before, [r.value for r in contact.roles]]},
-    )
+    summary = f"Now a {role.value}"
+    changes = {"roles": [before, [r.value for r in contact.roles]]}
+    await activity.log(session, user, contact, "updated", summary, changes)
     return contact
 
 
@@ -383,14 +373,8 @@ async def _bank_activity(
     session: AsyncSession, user: User, contact: Contact, action: str, summary: str
 ) -> None:
     # The audit trail says that the details were touched and by whom, never what they are.
-    await activity.log(
-        session,
-        user,
-        contact,
-        action,
-        summary,
-        {name: ["***", "***"] for name in BANK_FIELDS} if action != "bank_viewed" else {},
-    )
+    changes = {name: ["***", "***"] for name in BANK_FIELDS} if action != "bank_viewed" else {}
+    await activity.log(session, user, contact, action, summary, changes)
 
 
 async def set_bank_details(
@@ -502,14 +486,9 @@ async def merge(
     kept.updated_at = utcnow()
     await session.flush()
     changes = activity.diff(before, _snapshot(kept))
-    await activity.log(
-        session,
-        user,
-        kept,
-        "merged",
-        f"Merged contact #{other_id} ({other_name}) into this one",
-        {**changes, "merged_contact_id": [other_id, None]},
-    )
+    summary = f"Merged contact #{other_id} ({other_name}) into this one"
+    changes = {**changes, "merged_contact_id": [other_id, None]}
+    await activity.log(session, user, kept, "merged", summary, changes)
     return {"contact": kept, "removed_id": other_id, "moved": moved}
 
 

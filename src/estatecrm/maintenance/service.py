@@ -145,14 +145,8 @@ async def create(session: AsyncSession, user: User, data: JobCreate) -> Maintena
         job.quoted_date = job.reported_date
     _check_dates(job)
     await repository.add(session, job)
-    await activity.log(
-        session,
-        user,
-        job,
-        "created",
-        f"Reported ({job.priority.value}): {job.title}",
-        activity.diff({}, _snapshot(job)),
-    )
+    summary = f"Reported ({job.priority.value}): {job.title}"
+    await activity.log(session, user, job, "created", summary, activity.diff({}, _snapshot(job)))
     await activity.log(
         session, user, prop, "maintenance_reported", f"Maintenance reported: {job.title}"
     )

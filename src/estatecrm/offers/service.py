@@ -177,23 +177,17 @@ async def create(session: AsyncSession, user: User, data: OfferCreate) -> Offer:
     await activity.log(
         session, user, offer, "created", summary, activity.diff({}, _snapshot(offer))
     )
-    await activity.log(
-        session,
-        user,
-        (applicant_service.ENTITY, offer.applicant_id),
-        "offer_made",
-        summary,
-        {"offer_id": [None, offer.id]},
-    )
-    await activity.log(
-        session,
-        user,
-        prop,
-        "offer_received",
-        f"Offer of {_money(prop, offer.amount_pence)} from "
-        f"{contact.first_name} {contact.last_name}",
-    )
+    changes = {"offer_id": [None, offer.id]}
+    await activity.log(session, user, _applicant_of(offer), "offer_made", summary, changes)
+    buyer = f"{contact.first_name} {contact.last_name}"
+    summary = f"Offer of {_money(prop, offer.amount_pence)} from {buyer}"
+    await activity.log(session, user, prop, "offer_received", summary)
     return offer
+
+
+def _applicant_of(offer: Offer) -> tuple[str, int]:
+    """The applicant's timeline, where each of its offers' steps is told too."""
+    return (applicant_service.ENTITY, offer.applicant_id)
 
 
 def _require_open(offer: Offer, doing: str) -> None:
@@ -240,13 +234,9 @@ async def _close(
     await activity.log(
         session, user, offer, status.value, summary, activity.diff(before, _snapshot(offer))
     )
+    changes = {"offer_id": [None, offer.id]}
     await activity.log(
-        session,
-        user,
-        (applicant_service.ENTITY, offer.applicant_id),
-        f"offer_{status.value}",
-        summary,
-        {"offer_id": [None, offer.id]},
+        session, user, _applicant_of(offer), f"offer_{status.value}", summary, changes
     )
 
 
@@ -311,14 +301,8 @@ async def counter(session: AsyncSession, user: User, offer_id: int, data: OfferC
     await activity.log(
         session, user, offer, "countered", summary, activity.diff(before, _snapshot(offer))
     )
-    await activity.log(
-        session,
-        user,
-        (applicant_service.ENTITY, offer.applicant_id),
-        "offer_countered",
-        summary,
-        {"offer_id": [None, offer.id]},
-    )
+    changes = {"offer_id": [None, offer.id]}
+    await activity.log(session, user, _applicant_of(offer), "offer_countered", summary, changes)
     return offer
 
 
@@ -389,14 +373,8 @@ async def accept(session: AsyncSession, user: User, offer_id: int) -> Offer:
     await activity.log(
         session, user, offer, "accepted", summary, activity.diff(before, _snapshot(offer))
     )
-    await activity.log(
-        session,
-        user,
-        (applicant_service.ENTITY, offer.applicant_id),
-        "offer_accepted",
-        summary,
-        {"offer_id": [None, offer.id]},
-    )
+    changes = {"offer_id": [None, offer.id]}
+    await activity.log(session, user, _applicant_of(offer), "offer_accepted", summary, changes)
     await property_service.set_status(
         session,
         user,

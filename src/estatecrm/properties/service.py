@@ -209,14 +209,8 @@ async def create(session: AsyncSession, user: User, data: PropertyCreate) -> Pro
     await repository.add(session, prop)
     await _flush(session)
     await _owner_role(session, user, prop)
-    await activity.log(
-        session,
-        user,
-        prop,
-        "created",
-        f"Added {prop.address_line1}, {prop.city}",
-        activity.diff({}, _snapshot(prop)),
-    )
+    summary = f"Added {prop.address_line1}, {prop.city}"
+    await activity.log(session, user, prop, "created", summary, activity.diff({}, _snapshot(prop)))
     return prop
 
 
@@ -277,13 +271,10 @@ async def set_status(
     apply_status(prop, status)
     prop.updated_at = utcnow()
     await session.flush()
+    summary = f"Status {old.value} → {status.value}" + (f": {reason}" if reason else "")
+    changes = {"status": [old.value, status.value]}
     await activity.log(
-        session,
-        user or activity.Agent(prop.agency_id),
-        prop,
-        "status_changed",
-        f"Status {old.value} → {status.value}" + (f": {reason}" if reason else ""),
-        {"status": [old.value, status.value]},
+        session, user or activity.Agent(prop.agency_id), prop, "status_changed", summary, changes
     )
 
 
@@ -297,13 +288,10 @@ async def set_epc_rating(
     prop.epc_rating = rating
     prop.updated_at = utcnow()
     await session.flush()
+    summary = f"EPC rating {old or '—'} → {rating or '—'}: {reason}"
+    changes = {"epc_rating": [old, rating]}
     await activity.log(
-        session,
-        user or activity.Agent(prop.agency_id),
-        prop,
-        "updated",
-        f"EPC rating {old or '—'} → {rating or '—'}: {reason}",
-        {"epc_rating": [old, rating]},
+        session, user or activity.Agent(prop.agency_id), prop, "updated", summary, changes
     )
 
 

@@ -222,13 +222,8 @@ async def create_from_offer(
     for key in Milestone:
         session.add(SaleMilestone(agency_id=sale.agency_id, sale_id=sale.id, milestone=key))
     await session.flush()
-    await activity.log(
-        session,
-        user,
-        sale,
-        "created",
-        f"Sale agreed at {format_pence(sale.agreed_price_pence)} on {_address(prop)}",
-    )
+    summary = f"Sale agreed at {format_pence(sale.agreed_price_pence)} on {_address(prop)}"
+    await activity.log(session, user, sale, "created", summary)
     return sale
 
 
@@ -337,14 +332,9 @@ async def fall_through(session: AsyncSession, user: User, sale_id: int, data: Fa
     sale.fell_through_at = utcnow()
     sale.updated_at = sale.fell_through_at
     await session.flush()
-    await activity.log(
-        session,
-        user,
-        sale,
-        "fell_through",
-        f"Fell through: {data.reason}",
-        {"status": [SaleStatus.in_progress.value, SaleStatus.fallen_through.value]},
-    )
+    summary = f"Fell through: {data.reason}"
+    changes = {"status": [SaleStatus.in_progress.value, SaleStatus.fallen_through.value]}
+    await activity.log(session, user, sale, "fell_through", summary, changes)
     if prop.status == PropertyStatus.under_offer:
         await property_service.set_status(
             session, user, prop, PropertyStatus.available, f"sale #{sale.id} fell through"
@@ -378,14 +368,10 @@ async def add_link(
         external_status=data.external_status,
     )
     await repository.add(session, link)
-    await activity.log(
-        session,
-        user,
-        sale,
-        "chain_linked",
-        f"Chain: {data.direction.value} link to "
-        + (f"sale #{data.linked_sale_id}" if data.linked_sale_id else data.description),
+    summary = f"Chain: {data.direction.value} link to " + (
+        f"sale #{data.linked_sale_id}" if data.linked_sale_id else data.description
     )
+    await activity.log(session, user, sale, "chain_linked", summary)
     return link
 
 

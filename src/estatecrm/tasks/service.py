@@ -169,14 +169,8 @@ async def create(session: AsyncSession, user: User, data: TaskCreate) -> Task:
     await check_link(session, user.agency_id, data.entity_type, data.entity_id)
     task = Task(agency_id=user.agency_id, created_by_id=user.id, done=False, **data.model_dump())
     await repository.add(session, task)
-    await activity.log(
-        session,
-        user,
-        task,
-        "created",
-        f"Created task: {task.title}",
-        activity.diff({}, _snapshot(task)),
-    )
+    summary = f"Created task: {task.title}"
+    await activity.log(session, user, task, "created", summary, activity.diff({}, _snapshot(task)))
     return task
 
 
@@ -291,14 +285,10 @@ async def ensure_task(
                 raise
             task = existing
         else:
-            await activity.log(
-                session,
-                activity.Agent(agency_id, actor_user_id),
-                task,
-                "created",
-                f"Created automatically: {task.title}",
-                activity.diff({}, _snapshot(task)),
-            )
+            agent = activity.Agent(agency_id, actor_user_id)
+            summary = f"Created automatically: {task.title}"
+            created = activity.diff({}, _snapshot(task))
+            await activity.log(session, agent, task, "created", summary, created)
             return task
     before = _snapshot(task)
     for key, value in values.items():
@@ -309,13 +299,9 @@ async def ensure_task(
     if changes:
         task.updated_at = utcnow()
         await session.flush()
+        summary = f"Updated automatically: {', '.join(sorted(changes))}"
         await activity.log(
-            session,
-            activity.Agent(agency_id, actor_user_id),
-            task,
-            "updated",
-            f"Updated automatically: {', '.join(sorted(changes))}",
-            changes,
+            session, activity.Agent(agency_id, actor_user_id), task, "updated", summary, changes
         )
     return task
 
@@ -340,13 +326,10 @@ async def complete_rule_task(
     _mark_done(task, True, actor_user_id)
     task.updated_at = utcnow()
     await session.flush()
+    summary = f"Completed automatically: {reason}"
+    changes = {"done": [False, True]}
     await activity.log(
-        session,
-        activity.Agent(agency_id, actor_user_id),
-        task,
-        "completed",
-        f"Completed automatically: {reason}",
-        {"done": [False, True]},
+        session, activity.Agent(agency_id, actor_user_id), task, "completed", summary, changes
     )
     return task
 
@@ -392,12 +375,9 @@ async def _remove_automatically(
 ) -> None:
     task_id, title, agency_id = task.id, task.title, task.agency_id
     await repository.delete(session, task)
+    summary = f"Removed automatically ({reason}): {title}"
     await activity.log(
-        session,
-        activity.Agent(agency_id, actor_user_id),
-        (ENTITY, task_id),
-        "deleted",
-        f"Removed automatically ({reason}): {title}",
+        session, activity.Agent(agency_id, actor_user_id), (ENTITY, task_id), "deleted", summary
     )
 
 

@@ -412,22 +412,14 @@ async def create(session: AsyncSession, user: User, data: TenancyCreate) -> Tena
     await repository.set_tenants(session, tenancy, tenancy.tenant_contact_ids)
     for contact_id in tenancy.tenant_contact_ids:
         await contact_service.add_role(session, user, contact_id, ContactRoleName.tenant)
-    await activity.log(
-        session,
-        user,
-        tenancy,
-        "created",
+    summary = (
         f"Tenancy of {_address(prop)} from {start:%d %b %Y} at "
-        f"{format_pence(rent)} {tenancy.rent_frequency.value}",
-        activity.diff({}, _snapshot(tenancy)),
+        f"{format_pence(rent)} {tenancy.rent_frequency.value}"
     )
-    await activity.log(
-        session,
-        user,
-        prop,
-        "tenancy_created",
-        f"Tenancy #{tenancy.id} proposed from {start:%d %b %Y}",
-    )
+    changes = activity.diff({}, _snapshot(tenancy))
+    await activity.log(session, user, tenancy, "created", summary, changes)
+    summary = f"Tenancy #{tenancy.id} proposed from {start:%d %b %Y}"
+    await activity.log(session, user, prop, "tenancy_created", summary)
     await _sync_deposit_task(session, user, tenancy)
     return tenancy
 
@@ -511,14 +503,13 @@ async def rent_increase(
         if tenancy.deposit_pence > cap
         else ""
     )
-    await activity.log(
-        session,
-        user,
-        tenancy,
-        "rent_increased" if rising else "rent_reduced",
+    summary = (
         f"Rent {format_pence(old)} → {format_pence(data.rent_pence)} from "
-        f"{data.effective_date:%d %b %Y}{note}",
-        activity.diff(before, _snapshot(tenancy)),
+        f"{data.effective_date:%d %b %Y}{note}"
+    )
+    changes = activity.diff(before, _snapshot(tenancy))
+    await activity.log(
+        session, user, tenancy, "rent_increased" if rising else "rent_reduced", summary, changes
     )
     return tenancy
 
@@ -568,16 +559,13 @@ async def add_check(
     )
     contact = await contact_repository.get(session, user.agency_id, data.contact_id)
     name = f"{contact.first_name} {contact.last_name}" if contact else f"#{data.contact_id}"
-    await activity.log(
-        session,
-        user,
-        tenancy,
-        "right_to_rent_checked",
+    summary = (
         f"Right to rent of {name}: {data.result.value.replace('_', ' ')} "
         f"({data.document_type}, {data.check_date:%d %b %Y})"
-        + (f", follow up by {follow_up:%d %b %Y}" if follow_up else ""),
-        {"contact_id": [None, data.contact_id], "result": [None, data.result.value]},
+        + (f", follow up by {follow_up:%d %b %Y}" if follow_up else "")
     )
+    changes = {"contact_id": [None, data.contact_id], "result": [None, data.result.value]}
+    await activity.log(session, user, tenancy, "right_to_rent_checked", summary, changes)
     key = right_to_rent_rule_key(tenancy.id, data.contact_id)
     if follow_up is not None:
         await task_service.ensure_task(
@@ -655,14 +643,9 @@ async def activate(session: AsyncSession, user: User, tenancy_id: int, on_date: 
     tenancy.activated_at = utcnow()
     tenancy.updated_at = tenancy.activated_at
     await session.flush()
-    await activity.log(
-        session,
-        user,
-        tenancy,
-        "activated",
-        f"Tenancy started ({on_date:%d %b %Y})",
-        activity.diff(before, _snapshot(tenancy)),
-    )
+    summary = f"Tenancy started ({on_date:%d %b %Y})"
+    changes = activity.diff(before, _snapshot(tenancy))
+    await activity.log(session, user, tenancy, "activated", summary, changes)
     await property_service.set_status(
         session, user, prop, PropertyStatus.let, f"tenancy #{tenancy.id} started"
     )
@@ -699,15 +682,11 @@ async def end(
     tenancy.status = TenancyStatus.ended if finished else TenancyStatus.ending
     tenancy.updated_at = utcnow()
     await session.flush()
-    await activity.log(
-        session,
-        user,
-        tenancy,
-        "ended" if finished else "ending",
-        ("Tenancy ended on " if finished else "Notice given: tenancy ends on ")
-        + f"{data.end_date:%d %b %Y}: {data.reason}",
-        activity.diff(before, _snapshot(tenancy)),
-    )
+    summary = (
+        "Tenancy ended on " if finished else "Notice given: tenancy ends on "
+    ) + f"{data.end_date:%d %b %Y}: {data.reason}"
+    changes = activity.diff(before, _snapshot(tenancy))
+    await activity.log(session, user, tenancy, "ended" if finished else "ending", summary, changes)
     if finished:
         await property_service.set_status(
             session, user, prop, data.property_status, f"tenancy #{tenancy.id} ended"

@@ -89,13 +89,8 @@ async def regenerate(
     """A new feed URL; the old one stops working at once."""
     await repository.revoke_feeds(session, user.agency_id, user.id, utcnow())
     feed = await _new_feed(session, user, secret_keys[0])
-    await activity.log(
-        session,
-        user,
-        ("user", user.id),
-        "calendar_feed_regenerated",
-        "New calendar feed URL; the previous one was revoked",
-    )
+    summary = "New calendar feed URL; the previous one was revoked"
+    await activity.log(session, user, ("user", user.id), "calendar_feed_regenerated", summary)
     url = _url(feed, secret_keys, base_url)
     assert url is not None  # made with secret_keys[0] just now
     return url

@@ -182,21 +182,11 @@ async def book(session: AsyncSession, user: User, data: ViewingCreate) -> Viewin
     )
     contact = await contact_repository.get(session, agency_id, applicant.contact_id)
     who = f"{contact.first_name} {contact.last_name}" if contact else "applicant"
-    await activity.log(
-        session,
-        user,
-        viewing,
-        "created",
-        f"Booked {_when(viewing)} with {who}",
-        activity.diff({}, _snapshot(viewing)),
-    )
-    await activity.log(
-        session,
-        user,
-        prop,
-        "viewing_booked",
-        f"Viewing #{viewing.id} booked {_when(viewing)} with {who}",
-    )
+    summary = f"Booked {_when(viewing)} with {who}"
+    changes = activity.diff({}, _snapshot(viewing))
+    await activity.log(session, user, viewing, "created", summary, changes)
+    summary = f"Viewing #{viewing.id} booked {_when(viewing)} with {who}"
+    await activity.log(session, user, prop, "viewing_booked", summary)
     return viewing
 
 
@@ -337,12 +327,9 @@ async def complete(
     await _record(
         session, user, viewing, before, "status_changed", f"Completed, interest {data.interest}/5"
     )
+    summary = f"Viewing #{viewing.id}: interest {data.interest}/5. {data.feedback}"
     await activity.log(
-        session,
-        user,
-        ("property", viewing.property_id),
-        "viewing_feedback",
-        f"Viewing #{viewing.id}: interest {data.interest}/5. {data.feedback}",
+        session, user, ("property", viewing.property_id), "viewing_feedback", summary
     )
     return viewing
 
