@@ -103,12 +103,13 @@ async def _act(
     sale_id: int,
     form: str,
     schema: type[BaseModel],
-    call: Any,
+    act: Any,
 ) -> Response:
+    """Save one form of the sale's page: `act(session, user, sale_id, body)`."""
     data = await read_form(request)
 
     async def run() -> None:
-        await call(validate_form(schema, data))
+        await act(session, user, sale_id, validate_form(schema, data))
 
     async def refused(refusal: Refusal) -> Response:
         errors, status = refusal.errors, refusal.status
@@ -138,11 +139,11 @@ async def sale_milestone(
     except ValueError:
         raise NotFound("No such milestone") from None
 
-    async def call(body: Any) -> None:
+    async def save(session: SessionDep, user: User, sale_id: int, body: MilestoneUpdate) -> None:
         data = MilestoneUpdate(target_date=body.target_date, done_date=body.done_date)
         await service.set_milestone(session, user, sale_id, key, data)
 
-    return await _act(request, session, user, sale_id, key.value, MilestoneUpdate, call)
+    return await _act(request, session, user, sale_id, key.value, MilestoneUpdate, save)
 
 
 @router.post("/sales/{sale_id}/solicitors", response_class=HTMLResponse)
@@ -150,11 +151,7 @@ async def sale_solicitors(
     sale_id: int, request: Request, session: SessionDep, user: WriterUser
 ) -> Response:
     """Save the solicitors."""
-
-    async def call(body: Any) -> None:
-        await service.update(session, user, sale_id, body)
-
-    return await _act(request, session, user, sale_id, "solicitors", SaleUpdate, call)
+    return await _act(request, session, user, sale_id, "solicitors", SaleUpdate, service.update)
 
 
 @router.post("/sales/{sale_id}/chain-links", response_class=HTMLResponse)
@@ -162,11 +159,7 @@ async def sale_link(
     sale_id: int, request: Request, session: SessionDep, user: WriterUser
 ) -> Response:
     """Add a chain link."""
-
-    async def call(body: Any) -> None:
-        await service.add_link(session, user, sale_id, body)
-
-    return await _act(request, session, user, sale_id, "chain", ChainLinkCreate, call)
+    return await _act(request, session, user, sale_id, "chain", ChainLinkCreate, service.add_link)
 
 
 @router.post("/sales/{sale_id}/chain-links/{link_id}/delete", response_class=HTMLResponse)
@@ -183,11 +176,7 @@ async def sale_fall_through(
     sale_id: int, request: Request, session: SessionDep, user: WriterUser
 ) -> Response:
     """Record that the sale fell through."""
-
-    async def call(body: Any) -> None:
-        await service.fall_through(session, user, sale_id, body)
-
-    return await _act(request, session, user, sale_id, "fall", FallThrough, call)
+    return await _act(request, session, user, sale_id, "fall", FallThrough, service.fall_through)
 
 
 @router.get("/properties/{property_id}/sales", response_class=HTMLResponse)

@@ -218,8 +218,9 @@ async def _act(
     tenancy_id: int,
     form: str,
     schema: type[BaseModel],
-    call: Any,
+    act: Any,
 ) -> Response:
+    """Save one form of the tenancy's page: `act(session, user, tenancy_id, body)`."""
     data = await read_form(request)
     values = dict(data)
     found: dict[str, str] = {}
@@ -227,7 +228,7 @@ async def _act(
 
     async def run() -> None:
         body = validate_read(schema, values, ALIASES, found)
-        await call(body)
+        await act(session, user, tenancy_id, body)
 
     async def refused(refusal: Refusal) -> Response:
         errors, status = refusal.errors, refusal.status
@@ -248,16 +249,22 @@ async def _act(
     )
 
 
+async def _activate(
+    session: SessionDep, user: User, tenancy_id: int, body: TenancyActivate
+) -> None:
+    await service.activate(session, user, tenancy_id, body.on_date or today_london())
+
+
+async def _end(session: SessionDep, user: User, tenancy_id: int, body: TenancyEnd) -> None:
+    await service.end(session, user, tenancy_id, body, today_london())
+
+
 @router.post("/tenancies/{tenancy_id}/deposit", response_class=HTMLResponse)
 async def tenancy_deposit(
     tenancy_id: int, request: Request, session: SessionDep, user: WriterUser
 ) -> Response:
     """Save the deposit details (amount, dates, scheme, reference)."""
-
-    async def call(body: Any) -> None:
-        await service.update(session, user, tenancy_id, body)
-
-    return await _act(request, session, user, tenancy_id, "deposit", TenancyUpdate, call)
+    return await _act(request, session, user, tenancy_id, "deposit", TenancyUpdate, service.update)
 
 
 @router.post("/tenancies/{tenancy_id}/right-to-rent-checks", response_class=HTMLResponse)
@@ -265,11 +272,9 @@ async def tenancy_check(
     tenancy_id: int, request: Request, session: SessionDep, user: WriterUser
 ) -> Response:
     """Record a right-to-rent check."""
-
-    async def call(body: Any) -> None:
-        await service.add_check(session, user, tenancy_id, body)
-
-    return await _act(request, session, user, tenancy_id, "check", RightToRentCreate, call)
+    return await _act(
+        request, session, user, tenancy_id, "check", RightToRentCreate, service.add_check
+    )
 
 
 @router.post("/tenancies/{tenancy_id}/activate", response_class=HTMLResponse)
@@ -277,11 +282,7 @@ async def tenancy_activate(
     tenancy_id: int, request: Request, session: SessionDep, user: WriterUser
 ) -> Response:
     """Start the tenancy; what is missing is listed on the page when refused."""
-
-    async def call(body: Any) -> None:
-        await service.activate(session, user, tenancy_id, body.on_date or today_london())
-
-    return await _act(request, session, user, tenancy_id, "activate", TenancyActivate, call)
+    return await _act(request, session, user, tenancy_id, "activate", TenancyActivate, _activate)
 
 
 @router.post("/tenancies/{tenancy_id}/end", response_class=HTMLResponse)
@@ -289,11 +290,7 @@ async def tenancy_end(
     tenancy_id: int, request: Request, session: SessionDep, user: WriterUser
 ) -> Response:
     """End the tenancy (or record notice for a future date)."""
-
-    async def call(body: Any) -> None:
-        await service.end(session, user, tenancy_id, body, today_london())
-
-    return await _act(request, session, user, tenancy_id, "end", TenancyEnd, call)
+    return await _act(request, session, user, tenancy_id, "end", TenancyEnd, _end)
 
 
 @router.post("/tenancies/{tenancy_id}/rent-increase", response_class=HTMLResponse)
@@ -301,11 +298,9 @@ async def tenancy_rent(
     tenancy_id: int, request: Request, session: SessionDep, user: WriterUser
 ) -> Response:
     """Change the rent."""
-
-    async def call(body: Any) -> None:
-        await service.rent_increase(session, user, tenancy_id, body)
-
-    return await _act(request, session, user, tenancy_id, "rent", RentIncrease, call)
+    return await _act(
+        request, session, user, tenancy_id, "rent", RentIncrease, service.rent_increase
+    )
 
 
 @router.get("/properties/{property_id}/tenancies", response_class=HTMLResponse)
