@@ -291,10 +291,31 @@ def _applicant_conditions() -> list[ColumnElement[bool]]:
 def _applicants_query(has_available: bool) -> Select[Any]:
     """Live applicants a property suits, scored (two shapes: with or without a free date)."""
     A = Applicant
+    conds = _applicant_conditions()
+    score = _applicant_score(has_available)
+    # Rank on the applicant table alone, then join the contacts of the one page shown.
+    ranked = (
+        select(A.id.label("applicant_id"), score, func.count().over().label("total"))
+        .where(*conds)
+        .order_by(score.desc(), A.updated_at.desc(), A.id.desc())
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
+        .subquery()
+    )
+    return (
+        select(A, Contact, ranked.c.score, ranked.c.total)
+        .join(ranked, ranked.c.applicant_id == A.id)
+        .join(Contact, Contact.id == A.contact_id)
+        .order_by(ranked.c.score.desc(), A.updated_at.desc(), A.id.desc())
+    )
+
+
+def _applicant_score(has_available: bool) -> Any:
+    """An applicant's score for the property in the parameters (as `explain` tells it)."""
+    A = Applicant
     price = _param("price", BigInteger)
     price100 = _param("price100", BigInteger)
     beds = _param("bedrooms", Integer)
-    conds = _applicant_conditions()
     price_pts = case(
         (and_(A.min_price_pence.is_(None), A.max_price_pence.is_(None)), 10),
         (
@@ -333,24 +354,9 @@ def _applicants_query(has_available: bool) -> Select[Any]:
             ),
             else_=0,
         )
-    score = cast(
+    return cast(
         SCORE_BASE + price_pts + beds_pts + must_pts + move_pts + _status_points(A.status), Integer
     ).label("score")
-    # Rank on the applicant table alone, then join the contacts of the one page shown.
-    ranked = (
-        select(A.id.label("applicant_id"), score, func.count().over().label("total"))
-        .where(*conds)
-        .order_by(score.desc(), A.updated_at.desc(), A.id.desc())
-        .limit(bindparam("limit", type_=Integer))
-        .offset(bindparam("offset", type_=Integer))
-        .subquery()
-    )
-    return (
-        select(A, Contact, ranked.c.score, ranked.c.total)
-        .join(ranked, ranked.c.applicant_id == A.id)
-        .join(Contact, Contact.id == A.contact_id)
-        .order_by(ranked.c.score.desc(), A.updated_at.desc(), A.id.desc())
-    )
 
 
 @lru_cache(maxsize=1)

@@ -245,39 +245,54 @@ def explain(
     applicant: Applicant, prop: Property, *, for_property: bool = True
 ) -> tuple[int, list[str]]:
     """The score (as the SQL computes it) and the reasons, for one applicant and property."""
+    points, reasons = SCORE_BASE, []
+    for part, why in (
+        _price_points(applicant, prop),
+        _bedroom_points(applicant, prop),
+        (0, _type_and_area_reasons(applicant, prop)),
+        _must_have_points(applicant, prop),
+        _move_points(applicant, prop),
+    ):
+        points += part
+        reasons += why
+    points += SCORE_STATUS.get(applicant.status, 0)
+    if for_property and applicant.status in (ApplicantStatus.hot, ApplicantStatus.warm):
+        reasons.append(f"{applicant.status.value.capitalize()} applicant")
+    return points, reasons
+
+
+def _price_points(applicant: Applicant, prop: Property) -> tuple[int, list[str]]:
     letting = prop.marketing_type == MarketingType.letting
     price, low, high = prop.price_pence, applicant.min_price_pence, applicant.max_price_pence
     asked = format_pence(price, per_month=letting)
-    points = SCORE_BASE
-    reasons: list[str] = []
     if low is None and high is None:
-        points += 10
-        reasons.append(f"{asked}, no price range set")
-    elif high is not None and price > high:
-        points += 10 if price * 100 <= high * (100 + CLOSE_STRETCH_PERCENT) else 5
+        return 10, [f"{asked}, no price range set"]
+    if high is not None and price > high:
+        points = 10 if price * 100 <= high * (100 + CLOSE_STRETCH_PERCENT) else 5
         over = max(1, ((price - high) * 200 + high) // (2 * high))  # nearest whole percent
-        reasons.append(f"{asked} is {over}% over max {format_pence(high)}")
-    elif low is not None and price < low:
-        points += 10
-        reasons.append(f"{asked} under min {format_pence(low)}")
-    else:
-        points += SCORE_PRICE
-        if low is not None and high is not None:
-            reasons.append(f"{asked} within {format_pence(low)}\u2013{format_pence(high)}")
-        elif high is not None:
-            reasons.append(f"{asked} within max {format_pence(high)}")
-        else:
-            reasons.append(f"{asked} meets min {format_pence(low)}")
+        return points, [f"{asked} is {over}% over max {format_pence(high)}"]
+    if low is not None and price < low:
+        return 10, [f"{asked} under min {format_pence(low)}"]
+    if low is not None and high is not None:
+        return SCORE_PRICE, [f"{asked} within {format_pence(low)}\u2013{format_pence(high)}"]
+    if high is not None:
+        return SCORE_PRICE, [f"{asked} within max {format_pence(high)}"]
+    return SCORE_PRICE, [f"{asked} meets min {format_pence(low)}"]
+
+
+def _bedroom_points(applicant: Applicant, prop: Property) -> tuple[int, list[str]]:
     beds = prop.bedrooms
     if applicant.max_bedrooms is not None and beds > applicant.max_bedrooms:
-        points += SCORE_BEDROOMS // 2
-        reasons.append(f"{beds} bed, more than max {applicant.max_bedrooms}")
-    else:
-        points += SCORE_BEDROOMS
-        if applicant.min_bedrooms is not None:
-            reasons.append(f"{beds} bed meets min {applicant.min_bedrooms}")
-        elif applicant.max_bedrooms is not None:
-            reasons.append(f"{beds} bed within max {applicant.max_bedrooms}")
+        return SCORE_BEDROOMS // 2, [f"{beds} bed, more than max {applicant.max_bedrooms}"]
+    if applicant.min_bedrooms is not None:
+        return SCORE_BEDROOMS, [f"{beds} bed meets min {applicant.min_bedrooms}"]
+    if applicant.max_bedrooms is not None:
+        return SCORE_BEDROOMS, [f"{beds} bed within max {applicant.max_bedrooms}"]
+    return SCORE_BEDROOMS, []
+
+
+def _type_and_area_reasons(applicant: Applicant, prop: Property) -> list[str]:
+    reasons = []
     if applicant.property_types:
         reasons.append(f"{prop.property_type.value.capitalize()} is a wanted type")
     keys = {area_key(a): a for a in applicant.areas or []}
@@ -285,33 +300,29 @@ def explain(
         reasons.append(f"{prop.postcode_district} in areas")
     elif area_key(prop.city.strip()) in keys:
         reasons.append(f"{keys[area_key(prop.city.strip())]} in areas")
+    return reasons
+
+
+def _must_have_points(applicant: Applicant, prop: Property) -> tuple[int, list[str]]:
     wanted = applicant.must_haves
-    if wanted:
-        offered = property_satisfies(prop)
-        met = 0
-        for item in wanted:
-            label = MUST_HAVE_RULES[item].label
-            if item in offered:
-                met += 1
-                reasons.append(f"Has {label}")
-            else:
-                reasons.append(f"No {label} listed")
-        points += met * SCORE_MUST_HAVES // len(wanted)
-    else:
-        points += SCORE_MUST_HAVES
+    if not wanted:
+        return SCORE_MUST_HAVES, []
+    offered = property_satisfies(prop)
+    reasons = []
+    for item in wanted:
+        label = MUST_HAVE_RULES[item].label
+        reasons.append(f"Has {label}" if item in offered else f"No {label} listed")
+    met = sum(1 for item in wanted if item in offered)
+    return met * SCORE_MUST_HAVES // len(wanted), reasons
+
+
+def _move_points(applicant: Applicant, prop: Property) -> tuple[int, list[str]]:
     move_by, available = applicant.move_by_date, prop.available_date
-    if move_by is not None and available is not None:
-        if available <= move_by:
-            points += SCORE_MOVE
-            reasons.append(f"Available {_date(available)}, by move-by {_date(move_by)}")
-        else:
-            reasons.append(f"Available {_date(available)}, after move-by {_date(move_by)}")
-    else:
-        points += SCORE_MOVE
-    points += SCORE_STATUS.get(applicant.status, 0)
-    if for_property and applicant.status in (ApplicantStatus.hot, ApplicantStatus.warm):
-        reasons.append(f"{applicant.status.value.capitalize()} applicant")
-    return points, reasons
+    if move_by is None or available is None:
+        return SCORE_MOVE, []
+    if available <= move_by:
+        return SCORE_MOVE, [f"Available {_date(available)}, by move-by {_date(move_by)}"]
+    return 0, [f"Available {_date(available)}, after move-by {_date(move_by)}"]
 
 
 async def matches_for_property(

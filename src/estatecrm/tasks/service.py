@@ -257,6 +257,7 @@ async def ensure_task(
         "entity_type": entity_type,
         "entity_id": entity_id,
     }
+    agent = activity.Agent(agency_id, actor_user_id)
     task = await repository.open_by_rule(session, agency_id, rule_key)
     if task is None:
         finished = await repository.latest_done_by_rule(session, agency_id, rule_key)
@@ -266,30 +267,52 @@ async def ensure_task(
             and (finished.entity_type, finished.entity_id) == (entity_type, entity_id)
         ):
             return finished
-        task = Task(
-            agency_id=agency_id,
-            rule_key=rule_key,
-            open_rule_key=rule_key,
-            assignee_id=assignee_id,
-            created_by_id=actor_user_id,
-            done=False,
-            **values,
-        )
-        try:
-            async with session.begin_nested():
-                await repository.add(session, task)
-        except IntegrityError:
-            # Another request created it a moment ago: update that one instead.
-            existing = await repository.open_by_rule(session, agency_id, rule_key)
-            if existing is None:
-                raise
-            task = existing
-        else:
-            agent = activity.Agent(agency_id, actor_user_id)
-            summary = f"Created automatically: {task.title}"
-            created = activity.diff({}, _snapshot(task))
-            await activity.log(session, agent, task, "created", summary, created)
+        task, created = await _add_rule_task(session, agent, rule_key, assignee_id, values)
+        if created:
             return task
+    return await _update_rule_task(session, agent, task, assignee_id, values)
+
+
+async def _add_rule_task(
+    session: AsyncSession,
+    agent: activity.Agent,
+    rule_key: str,
+    assignee_id: int | None,
+    values: dict[str, Any],
+) -> tuple[Task, bool]:
+    """A new task for the duty (True), or the one another request created a moment ago."""
+    task = Task(
+        agency_id=agent.agency_id,
+        rule_key=rule_key,
+        open_rule_key=rule_key,
+        assignee_id=assignee_id,
+        created_by_id=agent.id,
+        done=False,
+        **values,
+    )
+    try:
+        async with session.begin_nested():
+            await repository.add(session, task)
+    except IntegrityError:
+        # Another request created it a moment ago: update that one instead.
+        existing = await repository.open_by_rule(session, agent.agency_id, rule_key)
+        if existing is None:
+            raise
+        return existing, False
+    summary = f"Created automatically: {task.title}"
+    created = activity.diff({}, _snapshot(task))
+    await activity.log(session, agent, task, "created", summary, created)
+    return task, True
+
+
+async def _update_rule_task(
+    session: AsyncSession,
+    agent: activity.Agent,
+    task: Task,
+    assignee_id: int | None,
+    values: dict[str, Any],
+) -> Task:
+    """The open task brought up to date (a person's choice of assignee is kept)."""
     before = _snapshot(task)
     for key, value in values.items():
         setattr(task, key, value)
@@ -300,9 +323,7 @@ async def ensure_task(
         task.updated_at = utcnow()
         await session.flush()
         summary = f"Updated automatically: {', '.join(sorted(changes))}"
-        await activity.log(
-            session, activity.Agent(agency_id, actor_user_id), task, "updated", summary, changes
-        )
+        await activity.log(session, agent, task, "updated", summary, changes)
     return task
 
 

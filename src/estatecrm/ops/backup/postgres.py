@@ -358,29 +358,7 @@ async def restore_over(target: Target, dump_file: Path, tools: Tools, reporter: 
         f.write("BEGIN;\n" + DROP_EVERYTHING)
         prologue = f.name
     try:
-        producer = await asyncio.create_subprocess_exec(
-            tools.path("pg_restore"),
-            "--no-owner",
-            "--no-privileges",
-            "--exit-on-error",
-            "--file=-",
-            str(dump_file),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        consumer = await asyncio.create_subprocess_exec(
-            tools.path("psql"),
-            "--no-psqlrc",
-            "--quiet",
-            "--set=ON_ERROR_STOP=1",
-            f"--file={prologue}",
-            "--file=-",
-            f"--dbname={target.libpq_dsn}",
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-            env=target.env(),
-        )
+        producer, consumer = await _restore_pipe(target, dump_file, tools, prologue)
         produced_err_task = asyncio.ensure_future(_read_all(producer.stderr))
         consumed_err_task = asyncio.ensure_future(_read_all(consumer.stderr))
         relayed = await _relay(producer, consumer, task)
@@ -408,6 +386,36 @@ async def restore_over(target: Target, dump_file: Path, tools: Tools, reporter: 
             f"{_last_lines(consumed_err)}"
         )
     task.done()
+
+
+async def _restore_pipe(
+    target: Target, dump_file: Path, tools: Tools, prologue: str
+) -> tuple[asyncio.subprocess.Process, asyncio.subprocess.Process]:
+    """pg_restore writing the dump as SQL, and psql reading the prologue then that SQL."""
+    producer = await asyncio.create_subprocess_exec(
+        tools.path("pg_restore"),
+        "--no-owner",
+        "--no-privileges",
+        "--exit-on-error",
+        "--file=-",
+        str(dump_file),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    consumer = await asyncio.create_subprocess_exec(
+        tools.path("psql"),
+        "--no-psqlrc",
+        "--quiet",
+        "--set=ON_ERROR_STOP=1",
+        f"--file={prologue}",
+        "--file=-",
+        f"--dbname={target.libpq_dsn}",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+        env=target.env(),
+    )
+    return producer, consumer
 
 
 async def _read_all(stream: asyncio.StreamReader | None) -> bytes:
