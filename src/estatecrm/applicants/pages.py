@@ -28,7 +28,7 @@ from estatecrm.contacts.pages import choices, contact_label
 from estatecrm.db.session import SessionDep
 from estatecrm.errors import CRMError
 from estatecrm.kit.money import format_pence
-from estatecrm.kit.pagination import DEFAULT_LIMIT
+from estatecrm.kit.pagination import DEFAULT_LIMIT, offset_from
 from estatecrm.properties.models import MarketingType, PropertyType
 from estatecrm.viewings import service as viewing_service
 from estatecrm.viewings.schemas import ViewingFilters
@@ -75,10 +75,7 @@ async def applicants_list(request: Request, session: SessionDep, user: CurrentUs
     if "active" not in params and "status" not in params:
         params["active"] = "true"
     filters, errors = _filters_from(params)
-    try:
-        offset = max(0, int(params.get("offset", "0") or 0))
-    except ValueError:
-        offset = 0
+    offset = offset_from(params)
     rows, total = await service.search(session, user, filters, limit=DEFAULT_LIMIT, offset=offset)
     kept = {k: v for k, v in params.items() if k in FILTER_KEYS and v}
     users = await auth_repository.list_users(session, user.agency_id)

@@ -23,7 +23,7 @@ from estatecrm.contacts.schemas import (
 )
 from estatecrm.db.session import SessionDep, writes_on_read
 from estatecrm.errors import CRMError
-from estatecrm.kit.pagination import DEFAULT_LIMIT
+from estatecrm.kit.pagination import DEFAULT_LIMIT, offset_from
 from estatecrm.properties import repository as property_repository
 from estatecrm.viewings import service as viewing_service
 from estatecrm.web.forms import (
@@ -67,10 +67,7 @@ async def contacts_list(request: Request, session: SessionDep, user: CurrentUser
     """Contacts with search and filters; HTMX swaps only the results."""
     params = dict(request.query_params)
     filters, errors = _filters_from(params)
-    try:
-        offset = max(0, int(params.get("offset", "0") or 0))
-    except ValueError:
-        offset = 0
+    offset = offset_from(params)
     rows, total = await service.search(session, user, filters, limit=DEFAULT_LIMIT, offset=offset)
     kept = {k: v for k, v in params.items() if k in FILTER_KEYS and v}
     context = {

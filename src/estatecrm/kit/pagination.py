@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, Query
@@ -31,6 +31,14 @@ def page_params(
 ) -> PageParams:
     """Query parameters `limit` (1-100, default 20) and `offset`."""
     return PageParams(limit=limit, offset=offset)
+
+
+def offset_from(params: Mapping[str, str]) -> int:
+    """The `offset` a web page's query asks for (0 when it is missing or not a number)."""
+    try:
+        return max(0, int(params.get("offset", "0") or 0))
+    except ValueError:
+        return 0
 
 
 Paging = Annotated[PageParams, Depends(page_params)]

@@ -18,7 +18,7 @@ from estatecrm.contacts import service as contact_service
 from estatecrm.contacts.schemas import ContactFilters
 from estatecrm.db.session import SessionDep
 from estatecrm.kit.clock import today_london
-from estatecrm.kit.pagination import DEFAULT_LIMIT
+from estatecrm.kit.pagination import DEFAULT_LIMIT, offset_from
 from estatecrm.maintenance import service
 from estatecrm.maintenance.models import JobPriority, JobStatus, MaintenanceJob
 from estatecrm.maintenance.schemas import JobCreate, JobFilters, JobUpdate
@@ -57,10 +57,7 @@ async def _contacts(session: SessionDep, user: User) -> list[tuple[int, str]]:
 async def jobs_list(request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """Jobs: open first, most urgent first; HTMX swaps only the results."""
     params = dict(request.query_params)
-    try:
-        offset = max(0, int(params.get("offset", "0") or 0))
-    except ValueError:
-        offset = 0
+    offset = offset_from(params)
     kept = {k: v for k, v in params.items() if k in ("status", "priority", "open") and v}
     try:
         filters = JobFilters.model_validate(kept)

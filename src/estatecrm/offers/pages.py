@@ -16,7 +16,7 @@ from estatecrm.applicants.schemas import ApplicantFilters
 from estatecrm.auth.deps import CurrentUser, WriterUser
 from estatecrm.auth.models import User
 from estatecrm.db.session import SessionDep
-from estatecrm.kit.pagination import DEFAULT_LIMIT
+from estatecrm.kit.pagination import DEFAULT_LIMIT, offset_from
 from estatecrm.offers import repository, service
 from estatecrm.offers.models import OfferStatus
 from estatecrm.offers.schemas import (
@@ -49,10 +49,7 @@ def _filters_from(params: dict[str, str]) -> OfferFilters:
 async def offers_board(request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """Every offer, newest first, by status; HTMX swaps only the results."""
     params = dict(request.query_params)
-    try:
-        offset = max(0, int(params.get("offset", "0") or 0))
-    except ValueError:
-        offset = 0
+    offset = offset_from(params)
     filters = _filters_from(params)
     rows, total = await service.search(session, user, filters, limit=DEFAULT_LIMIT, offset=offset)
     kept = {k: v for k, v in params.items() if k in FILTER_KEYS and v}

@@ -17,7 +17,7 @@ from estatecrm.auth.deps import CurrentUser, ManagerUser, WriterUser
 from estatecrm.contacts import service as contact_service
 from estatecrm.contacts.pages import contact_label
 from estatecrm.db.session import SessionDep
-from estatecrm.kit.pagination import DEFAULT_LIMIT
+from estatecrm.kit.pagination import DEFAULT_LIMIT, offset_from
 from estatecrm.properties import repository, service
 from estatecrm.properties.models import (
     Furnishing,
@@ -101,10 +101,7 @@ async def properties_list(request: Request, session: SessionDep, user: CurrentUs
     """The register with filters; HTMX swaps only the results."""
     params = dict(request.query_params)
     filters, errors = _filters_from(params)
-    try:
-        offset = max(0, int(params.get("offset", "0") or 0))
-    except ValueError:
-        offset = 0
+    offset = offset_from(params)
     rows, total = await service.search(session, user, filters, limit=DEFAULT_LIMIT, offset=offset)
     kept = {k: v for k, v in params.items() if k in FILTER_KEYS and v}
     context = {

@@ -16,7 +16,7 @@ from estatecrm.auth.models import User
 from estatecrm.db.session import SessionDep
 from estatecrm.errors import NotFound
 from estatecrm.kit.clock import today_london
-from estatecrm.kit.pagination import DEFAULT_LIMIT
+from estatecrm.kit.pagination import DEFAULT_LIMIT, offset_from
 from estatecrm.properties import service as property_service
 from estatecrm.sales import service
 from estatecrm.sales.models import ChainDirection, Milestone, SaleStatus
@@ -38,10 +38,7 @@ router = APIRouter(include_in_schema=False)
 async def sales_list(request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """Sales in progression with their progress; HTMX swaps only the results."""
     params = dict(request.query_params)
-    try:
-        offset = max(0, int(params.get("offset", "0") or 0))
-    except ValueError:
-        offset = 0
+    offset = offset_from(params)
     kept = {k: v for k, v in params.items() if k == "status" and v}
     try:
         filters = SaleFilters.model_validate(kept)

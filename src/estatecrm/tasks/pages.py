@@ -17,7 +17,7 @@ from estatecrm.auth.models import User
 from estatecrm.db.session import SessionDep
 from estatecrm.errors import ValidationFailed
 from estatecrm.kit.clock import today_london
-from estatecrm.kit.pagination import DEFAULT_LIMIT
+from estatecrm.kit.pagination import DEFAULT_LIMIT, offset_from
 from estatecrm.properties import repository as property_repository
 from estatecrm.tasks import service
 from estatecrm.tasks.models import Task, TaskPriority
@@ -87,10 +87,7 @@ async def tasks_list(request: Request, session: SessionDep, user: CurrentUser) -
     """My tasks (or everyone's), overdue first; HTMX swaps only the results."""
     params = dict(request.query_params)
     view = params.get("view", "mine") if params.get("view", "mine") in VIEWS else "mine"
-    try:
-        offset = max(0, int(params.get("offset", "0") or 0))
-    except ValueError:
-        offset = 0
+    offset = offset_from(params)
     today = today_london()
     filters = _filters_from(params, view)
     rows, total = await service.search(

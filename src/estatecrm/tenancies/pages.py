@@ -18,7 +18,7 @@ from estatecrm.contacts import service as contact_service
 from estatecrm.contacts.schemas import ContactFilters
 from estatecrm.db.session import SessionDep
 from estatecrm.kit.clock import today_london
-from estatecrm.kit.pagination import DEFAULT_LIMIT
+from estatecrm.kit.pagination import DEFAULT_LIMIT, offset_from
 from estatecrm.offers import service as offer_service
 from estatecrm.properties import service as property_service
 from estatecrm.tenancies import rules, service
@@ -63,10 +63,7 @@ def _money(values: dict[str, Any], errors: dict[str, str]) -> None:
 async def tenancies_list(request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """Tenancies, latest first, with overdue deposits flagged; HTMX swaps only the results."""
     params = dict(request.query_params)
-    try:
-        offset = max(0, int(params.get("offset", "0") or 0))
-    except ValueError:
-        offset = 0
+    offset = offset_from(params)
     kept = {k: v for k, v in params.items() if k in ("status", "deposit_overdue") and v}
     try:
         filters = TenancyFilters.model_validate(kept)
