@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -150,6 +150,99 @@ async def _diary_context(
         if u.role != Role.viewer
     ]
     offices = await auth_repository.list_offices(session, user.agency_id)
+    negotiator_id, office_id, people = _whose_diary(params, user, users, offices, view)
+    viewings = await service.in_range(
+        session,
+        user.agency_id,
+        london_midnight(monday),
+        london_midnight(monday + timedelta(days=7)),
+        negotiator_ids=[u.id for u in people],
+    )
+    described = await service.describe(session, user.agency_id, viewings)
+    cells, rows = _grid(described, view)
+    today = today_london()
+    values = form or _new_booking(params, negotiator_id, monday, today)
+    return {
+        "view": view,
+        "days": days,
+        "today": today,
+        "rows": rows,
+        "cells": cells,
+        "people": people,
+        "count": len(described),
+        "negotiator": next((u for u in users if u.id == negotiator_id), None),
+        "negotiator_id": negotiator_id,
+        "office_id": office_id,
+        "negotiators": [(u.id, u.full_name) for u in users],
+        "offices": [(o.id, o.name) for o in offices],
+        "week_label": f"{monday:%d %b} \u2013 {days[-1]:%d %b %Y}",
+        **_week_urls(view, office_id, negotiator_id, monday, today),
+        "week": monday.isoformat(),
+        "values": values,
+        "errors": errors or {},
+        "clash": clash,
+        "durations": DURATIONS,
+        "booked": _int(params.get("booked")),
+        "open_form": bool(form) or bool(params.get("property_id") or params.get("applicant_id")),
+        **await _feed_urls(request, session, user),
+        **await _labels(session, user, values),
+    }
+
+
+def _new_booking(
+    params: Mapping[str, str], negotiator_id: int, monday: date, today: date
+) -> dict[str, Any]:
+    """The booking form's first values: today (or the week's Monday) at ten, for half an hour."""
+    return {
+        "property_id": params.get("property_id", ""),
+        "applicant_id": params.get("applicant_id", ""),
+        "negotiator_id": negotiator_id,
+        "date": (today if monday <= today < monday + timedelta(days=7) else monday).isoformat(),
+        "time": "10:00",
+        "duration_minutes": 30,
+    }
+
+
+def _week_urls(
+    view: str, office_id: int | None, negotiator_id: int, monday: date, today: date
+) -> dict[str, str]:
+    """The links to the week before, the week after and this week, in the same view."""
+    nav = {"view": view}
+    if view == "office" and office_id is not None:
+        nav["office_id"] = str(office_id)
+    if view == "negotiator":
+        nav["negotiator_id"] = str(negotiator_id)
+
+    def week_url(day: date) -> str:
+        return "/diary?" + urlencode({**nav, "week": day.isoformat()})
+
+    return {
+        "prev_url": week_url(monday - timedelta(days=7)),
+        "next_url": week_url(monday + timedelta(days=7)),
+        "this_url": week_url(today),
+    }
+
+
+async def _feed_urls(request: Request, session: SessionDep, user: User) -> dict[str, str | None]:
+    """The user's private calendar feed, as a link and as a webcal:// subscription."""
+    feed_url = await calendar.feed_url(
+        session,
+        user,
+        secret_keys=calendar.secret_keys_of(request),
+        base_url=calendar.base_url_of(request),
+    )
+    webcal_url = (
+        feed_url.replace("https://", "webcal://").replace("http://", "webcal://")
+        if feed_url
+        else None
+    )
+    return {"feed_url": feed_url, "webcal_url": webcal_url}
+
+
+def _whose_diary(
+    params: Mapping[str, str], user: User, users: list[User], offices: Sequence[Any], view: str
+) -> tuple[int, int | None, list[User]]:
+    """The negotiator and office asked for (when they exist), and whose viewings to show."""
     negotiator_id = _int(params.get("negotiator_id"))
     if negotiator_id not in {u.id for u in users}:
         negotiator_id = user.id if user.role != Role.viewer else (users[0].id if users else user.id)
@@ -160,15 +253,15 @@ async def _diary_context(
         people = [u for u in users if office_id is None or u.office_id == office_id]
     else:
         people = [u for u in users if u.id == negotiator_id]
-    viewings = await service.in_range(
-        session,
-        user.agency_id,
-        london_midnight(monday),
-        london_midnight(monday + timedelta(days=7)),
-        negotiator_ids=[u.id for u in people],
-    )
-    described = await service.describe(session, user.agency_id, viewings)
-    # The grid: by (day, hour row) for one negotiator, by (negotiator, day) for the office.
+    return negotiator_id, office_id, people
+
+
+def _grid(
+    described: list[dict[str, Any]], view: str
+) -> tuple[dict[tuple[Any, Any], list[dict[str, Any]]], list[tuple[Any, str]]]:
+    """The grid's cells: by (day, hour row) for one negotiator, by (negotiator, day) for the
+    office; and its hour rows, with rows before and after hours only when a viewing needs them.
+    """
     cells: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
     early = late = False
     for item in described:
@@ -189,60 +282,7 @@ async def _diary_context(
         rows.insert(0, ("early", f"Before {FIRST_HOUR:02d}:00"))
     if late:
         rows.append(("late", f"From {LAST_HOUR:02d}:00"))
-    nav = {"view": view}
-    if view == "office" and office_id is not None:
-        nav["office_id"] = str(office_id)
-    if view == "negotiator":
-        nav["negotiator_id"] = str(negotiator_id)
-
-    def week_url(day: date) -> str:
-        return "/diary?" + urlencode({**nav, "week": day.isoformat()})
-
-    today = today_london()
-    values = form or {
-        "property_id": params.get("property_id", ""),
-        "applicant_id": params.get("applicant_id", ""),
-        "negotiator_id": negotiator_id,
-        "date": (today if monday <= today < monday + timedelta(days=7) else monday).isoformat(),
-        "time": "10:00",
-        "duration_minutes": 30,
-    }
-    feed_url = await calendar.feed_url(
-        session,
-        user,
-        secret_keys=calendar.secret_keys_of(request),
-        base_url=calendar.base_url_of(request),
-    )
-    return {
-        "view": view,
-        "days": days,
-        "today": today,
-        "rows": rows,
-        "cells": cells,
-        "people": people,
-        "count": len(described),
-        "negotiator": next((u for u in users if u.id == negotiator_id), None),
-        "negotiator_id": negotiator_id,
-        "office_id": office_id,
-        "negotiators": [(u.id, u.full_name) for u in users],
-        "offices": [(o.id, o.name) for o in offices],
-        "week_label": f"{monday:%d %b} \u2013 {days[-1]:%d %b %Y}",
-        "prev_url": week_url(monday - timedelta(days=7)),
-        "next_url": week_url(monday + timedelta(days=7)),
-        "this_url": week_url(today),
-        "week": monday.isoformat(),
-        "values": values,
-        "errors": errors or {},
-        "clash": clash,
-        "durations": DURATIONS,
-        "booked": _int(params.get("booked")),
-        "open_form": bool(form) or bool(params.get("property_id") or params.get("applicant_id")),
-        "feed_url": feed_url,
-        "webcal_url": feed_url.replace("https://", "webcal://").replace("http://", "webcal://")
-        if feed_url
-        else None,
-        **await _labels(session, user, values),
-    }
+    return cells, rows
 
 
 @router.get("/diary", response_class=HTMLResponse)
