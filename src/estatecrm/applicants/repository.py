@@ -427,43 +427,13 @@ def _properties_query(
         conds.append(or_(*places))
     if count_only:
         return select(func.count()).select_from(P).where(*conds)
-    whens: list[tuple[Any, Any]] = []
-    if has_high:
-        high = _param("high", BigInteger)
-        close = case((P.price_pence * 100 <= _param("high_close", BigInteger), 10), else_=5)
-        whens.append((P.price_pence > high, close))
-    if has_low:
-        whens.append((P.price_pence < _param("low", BigInteger), 10))
-    price_pts: Any = case(*whens, else_=SCORE_PRICE) if whens else literal(10)
-    beds_pts: Any = literal(SCORE_BEDROOMS)
-    if has_max_beds:
-        beds_pts = case(
-            (P.bedrooms > _param("max_bedrooms", Integer), SCORE_BEDROOMS // 2),
-            else_=SCORE_BEDROOMS,
-        )
-    must_pts: Any = literal(SCORE_MUST_HAVES)
-    if has_must_haves:
-        # :wanted is the applicant's must-haves as a bit mask; a feature test only runs for
-        # the bits that are set (the database folds the rest away).
-        wanted = _param("wanted", Integer)
-        met = sum(
-            (
-                case((and_(_bit_set(wanted, rule.bit), property_has(item)), 1), else_=0)
-                for item, rule in MUST_HAVE_RULES.items()
-            ),
-            start=literal(0),
-        )
-        must_pts = (met * SCORE_MUST_HAVES) // _param("wanted_count", Integer)
-    move_pts: Any = literal(SCORE_MOVE)
-    if has_move_by:
-        move_by = _param("move_by", Date)
-        move_pts = case(
-            (or_(P.available_date.is_(None), P.available_date <= move_by), SCORE_MOVE), else_=0
-        )
-    status_pts = _param("status_points", Integer)
-    score = cast(
-        SCORE_BASE + price_pts + beds_pts + must_pts + move_pts + status_pts, Integer
-    ).label("score")
+    score = _property_score(has_low, has_high, has_max_beds, has_must_haves, has_move_by)
+    return _ranked_properties(score, conds)
+
+
+def _ranked_properties(score: Any, conds: list[ColumnElement[bool]]) -> Select[Any]:
+    """One page of the properties that meet `conds`, best `score` first."""
+    P = Property
     # Rank narrow rows (id, score), then fetch the page's properties: a town-wide search
     # ranks thousands of candidates without carrying every description through the sort.
     # Newest listings come first among equals. (Ordering by the primary key alone lets the
@@ -490,6 +460,56 @@ def _properties_query(
             ranked.c.property_id.desc(),
         )
     )
+
+
+def _met_must_haves() -> Any:
+    """How many of the applicant's must-haves a property offers.
+
+    :wanted is the applicant's must-haves as a bit mask; a feature test only runs for the bits
+    that are set (the database folds the rest away).
+    """
+    wanted = _param("wanted", Integer)
+    return sum(
+        (
+            case((and_(_bit_set(wanted, rule.bit), property_has(item)), 1), else_=0)
+            for item, rule in MUST_HAVE_RULES.items()
+        ),
+        start=literal(0),
+    )
+
+
+def _property_score(
+    has_low: bool, has_high: bool, has_max_beds: bool, has_must_haves: bool, has_move_by: bool
+) -> Any:
+    """A property's score for the applicant in the parameters (as `explain` tells it)."""
+    P = Property
+    whens: list[tuple[Any, Any]] = []
+    if has_high:
+        high = _param("high", BigInteger)
+        close = case((P.price_pence * 100 <= _param("high_close", BigInteger), 10), else_=5)
+        whens.append((P.price_pence > high, close))
+    if has_low:
+        whens.append((P.price_pence < _param("low", BigInteger), 10))
+    price_pts: Any = case(*whens, else_=SCORE_PRICE) if whens else literal(10)
+    beds_pts: Any = literal(SCORE_BEDROOMS)
+    if has_max_beds:
+        beds_pts = case(
+            (P.bedrooms > _param("max_bedrooms", Integer), SCORE_BEDROOMS // 2),
+            else_=SCORE_BEDROOMS,
+        )
+    must_pts: Any = literal(SCORE_MUST_HAVES)
+    if has_must_haves:
+        must_pts = (_met_must_haves() * SCORE_MUST_HAVES) // _param("wanted_count", Integer)
+    move_pts: Any = literal(SCORE_MOVE)
+    if has_move_by:
+        move_by = _param("move_by", Date)
+        move_pts = case(
+            (or_(P.available_date.is_(None), P.available_date <= move_by), SCORE_MOVE), else_=0
+        )
+    status_pts = _param("status_points", Integer)
+    return cast(
+        SCORE_BASE + price_pts + beds_pts + must_pts + move_pts + status_pts, Integer
+    ).label("score")
 
 
 async def match_properties(
