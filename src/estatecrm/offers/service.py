@@ -349,13 +349,7 @@ async def accept(session: AsyncSession, user: User, offer_id: int) -> Offer:
         raise NotFound("Offer not found")
     contact = found[1]
     _require_open(offer, "accepted")
-    if prop.status not in TAKES_OFFERS[prop.marketing_type] or (
-        prop.marketing_type == MarketingType.sale and prop.status != PropertyStatus.available
-    ):
-        raise Conflict(
-            f"The property is already {prop.status.value.replace('_', ' ')}: another offer was "
-            "accepted or it is off the market"
-        )
+    _require_taking_offers(prop)
     amount = (
         offer.counter_amount_pence
         if offer.status == OfferStatus.countered and offer.counter_amount_pence
@@ -385,12 +379,17 @@ async def accept(session: AsyncSession, user: User, offer_id: int) -> Offer:
     if prop.marketing_type == MarketingType.sale:
         await sale_service.create_from_offer(session, user, offer, prop)
     for other in await repository.open_on_property(session, user.agency_id, prop.id, offer.id):
-        await _close(
-            session,
-            user,
-            other,
-            OfferStatus.rejected,
-            ANOTHER_ACCEPTED,
-            f"Offer of {_money(prop, other.amount_pence)} rejected: {ANOTHER_ACCEPTED}",
-        )
+        summary = f"Offer of {_money(prop, other.amount_pence)} rejected: {ANOTHER_ACCEPTED}"
+        await _close(session, user, other, OfferStatus.rejected, ANOTHER_ACCEPTED, summary)
     return offer
+
+
+def _require_taking_offers(prop: Property) -> None:
+    """Refuse once the property has accepted an offer or left the market."""
+    if prop.status not in TAKES_OFFERS[prop.marketing_type] or (
+        prop.marketing_type == MarketingType.sale and prop.status != PropertyStatus.available
+    ):
+        raise Conflict(
+            f"The property is already {prop.status.value.replace('_', ' ')}: another offer was "
+            "accepted or it is off the market"
+        )

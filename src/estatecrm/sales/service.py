@@ -261,21 +261,8 @@ async def set_milestone(
         await repository.add(session, row)
     values = data.model_dump(exclude_unset=True)
     done = values.get("done_date", row.done_date)
-    if done is not None and done < sale.agreed_date:
-        raise ValidationFailed("done_date", "A milestone cannot be done before the sale was agreed")
     target = values.get("target_date", row.target_date)
-    if target is not None and target < sale.agreed_date:
-        raise ValidationFailed("target_date", "The target cannot be before the sale was agreed")
-    if key in (Milestone.exchange, Milestone.completion) and row.done_date and done is None:
-        raise Conflict(f"{MILESTONE_LABELS[key]} is recorded and cannot be undone")
-    exchange = by_key.get(Milestone.exchange)
-    if key == Milestone.completion and done is not None:
-        if exchange is None or exchange.done_date is None:
-            raise Conflict(
-                "Completion comes after exchange of contracts: record the exchange first"
-            )
-        if done < exchange.done_date:
-            raise ValidationFailed("done_date", "Completion cannot be before exchange")
+    _check_milestone(sale, key, row, by_key.get(Milestone.exchange), done, target)
     before = {"target_date": row.target_date, "done_date": row.done_date}
     row.target_date, row.done_date = target, done
     changes = activity.diff(before, {"target_date": target, "done_date": done})
@@ -289,32 +276,64 @@ async def set_milestone(
     )
     await activity.log(session, user, sale, "milestone", summary, {key.value: changes})
     if "done_date" in changes and done is not None:
-        prop = await property_repository.get_for_update(session, user.agency_id, sale.property_id)
-        if prop is None:
-            raise NotFound("Sale not found")
-        if key == Milestone.exchange:
-            sale.status, sale.exchanged_date = SaleStatus.exchanged, done
-            await session.flush()
-            await property_service.set_status(
-                session,
-                user,
-                prop,
-                PropertyStatus.sold_stc,
-                f"contracts exchanged (sale #{sale.id})",
-            )
-        elif key == Milestone.completion:
-            sale.status, sale.completed_date = SaleStatus.completed, done
-            await session.flush()
-            await property_service.set_status(
-                session, user, prop, PropertyStatus.sold, f"sale #{sale.id} completed"
-            )
-            await applicant_service.found_home(
-                session,
-                user,
-                await offer_repository.applicant_of(session, sale.agency_id, sale.offer_id),
-                f"bought {prop.address_line1}, {prop.city} (sale #{sale.id} completed)",
-            )
+        await _milestone_done(session, user, sale, key, done)
     return sale
+
+
+def _check_milestone(
+    sale: Sale,
+    key: Milestone,
+    row: SaleMilestone,
+    exchange: SaleMilestone | None,
+    done: date | None,
+    target: date | None,
+) -> None:
+    """Refuse dates before the sale was agreed, undoing exchange or completion, and a
+    completion before exchange."""
+    if done is not None and done < sale.agreed_date:
+        raise ValidationFailed("done_date", "A milestone cannot be done before the sale was agreed")
+    if target is not None and target < sale.agreed_date:
+        raise ValidationFailed("target_date", "The target cannot be before the sale was agreed")
+    if key in (Milestone.exchange, Milestone.completion) and row.done_date and done is None:
+        raise Conflict(f"{MILESTONE_LABELS[key]} is recorded and cannot be undone")
+    if key == Milestone.completion and done is not None:
+        if exchange is None or exchange.done_date is None:
+            raise Conflict(
+                "Completion comes after exchange of contracts: record the exchange first"
+            )
+        if done < exchange.done_date:
+            raise ValidationFailed("done_date", "Completion cannot be before exchange")
+
+
+async def _milestone_done(
+    session: AsyncSession, user: User, sale: Sale, key: Milestone, done: date
+) -> None:
+    """Exchange makes the property sold STC; completion sells it and the buyer found a home."""
+    prop = await property_repository.get_for_update(session, user.agency_id, sale.property_id)
+    if prop is None:
+        raise NotFound("Sale not found")
+    if key == Milestone.exchange:
+        sale.status, sale.exchanged_date = SaleStatus.exchanged, done
+        await session.flush()
+        await property_service.set_status(
+            session,
+            user,
+            prop,
+            PropertyStatus.sold_stc,
+            f"contracts exchanged (sale #{sale.id})",
+        )
+    elif key == Milestone.completion:
+        sale.status, sale.completed_date = SaleStatus.completed, done
+        await session.flush()
+        await property_service.set_status(
+            session, user, prop, PropertyStatus.sold, f"sale #{sale.id} completed"
+        )
+        await applicant_service.found_home(
+            session,
+            user,
+            await offer_repository.applicant_of(session, sale.agency_id, sale.offer_id),
+            f"bought {prop.address_line1}, {prop.city} (sale #{sale.id} completed)",
+        )
 
 
 async def fall_through(session: AsyncSession, user: User, sale_id: int, data: FallThrough) -> Sale:
