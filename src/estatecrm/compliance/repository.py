@@ -319,67 +319,11 @@ def _items_union(
     parts: list[Select[Any]] = []
     dated = sorted(wanted - {"missing"}, key=URGENCY_RANK.__getitem__)
     if dated:
-        conds: list[ColumnElement[bool]] = [
-            Certificate.agency_id == agency_id,
-            Certificate.is_current == true(),
-            Certificate.expiry_date <= rules.expiring_until(on_date),
-            _relevant_certificate(),
-        ]
-        if len(dated) < 3:
-            conds.append(or_(*[_urgency_range(u, on_date) for u in dated]))
-        if cert_type is not None:
-            conds.append(Certificate.type == cert_type)
-        if property_id is not None:
-            conds.append(Certificate.property_id == property_id)
-        parts.append(
-            select(
-                Certificate.property_id.label("property_id"),
-                cast(Certificate.type, String).label("type"),
-                _urgency(on_date).label("urgency"),
-                _urgency_rank(on_date).label("rank"),
-                Certificate.id.label("certificate_id"),
-                Certificate.expiry_date.label("expiry_date"),
-            )
-            .join(
-                Property,
-                and_(Property.id == Certificate.property_id, Property.agency_id == agency_id),
-            )
-            .where(*conds)
-        )
+        parts.append(_dated_items(agency_id, on_date, dated, cert_type, property_id))
     if "missing" in wanted:
         wanted_types = [t for t in REQUIRED_TYPES if cert_type is None or t == cert_type]
         if wanted_types:
-            # One pass: every active property against every type it must hold, anti-joined
-            # with the certificates on record (index on agency, property, type).
-            # (A UNION of literals rather than VALUES: SQLite cannot name VALUES columns.)
-            required = union_all(
-                *[select(literal(t.value, String).label("type")) for t in wanted_types]
-            ).subquery("required_type")
-            recorded = exists().where(
-                Certificate.agency_id == agency_id,
-                Certificate.property_id == Property.id,
-                Certificate.type == required.c.type,
-            )
-            pconds: list[ColumnElement[bool]] = [
-                Property.agency_id == agency_id,
-                or_(*[and_(required.c.type == t.value, _requires(t)) for t in wanted_types]),
-                ~recorded,
-            ]
-            if property_id is not None:
-                pconds.append(Property.id == property_id)
-            parts.append(
-                select(
-                    Property.id.label("property_id"),
-                    required.c.type.label("type"),
-                    literal("missing", String).label("urgency"),
-                    literal(URGENCY_RANK["missing"], Integer).label("rank"),
-                    cast(null(), IdType).label("certificate_id"),
-                    cast(null(), Date).label("expiry_date"),
-                )
-                .select_from(Property)
-                .join(required, true())
-                .where(*pconds)
-            )
+            parts.append(_missing_items(agency_id, wanted_types, property_id))
     if not parts:  # e.g. missing HMO licences: that type is never required
         parts.append(
             select(
@@ -392,6 +336,80 @@ def _items_union(
             ).where(false())
         )
     return union_all(*parts).subquery("items")
+
+
+def _dated_items(
+    agency_id: int,
+    on_date: date,
+    dated: list[str],
+    cert_type: CertificateType | None,
+    property_id: int | None,
+) -> Select[Any]:
+    """Current certificates expired or expiring, in the `dated` urgencies."""
+    conds: list[ColumnElement[bool]] = [
+        Certificate.agency_id == agency_id,
+        Certificate.is_current == true(),
+        Certificate.expiry_date <= rules.expiring_until(on_date),
+        _relevant_certificate(),
+    ]
+    if len(dated) < 3:
+        conds.append(or_(*[_urgency_range(u, on_date) for u in dated]))
+    if cert_type is not None:
+        conds.append(Certificate.type == cert_type)
+    if property_id is not None:
+        conds.append(Certificate.property_id == property_id)
+    return (
+        select(
+            Certificate.property_id.label("property_id"),
+            cast(Certificate.type, String).label("type"),
+            _urgency(on_date).label("urgency"),
+            _urgency_rank(on_date).label("rank"),
+            Certificate.id.label("certificate_id"),
+            Certificate.expiry_date.label("expiry_date"),
+        )
+        .join(
+            Property,
+            and_(Property.id == Certificate.property_id, Property.agency_id == agency_id),
+        )
+        .where(*conds)
+    )
+
+
+def _missing_items(
+    agency_id: int, wanted_types: list[CertificateType], property_id: int | None
+) -> Select[Any]:
+    """Required certificates never recorded, of the `wanted_types`."""
+    # One pass: every active property against every type it must hold, anti-joined
+    # with the certificates on record (index on agency, property, type).
+    # (A UNION of literals rather than VALUES: SQLite cannot name VALUES columns.)
+    required = union_all(
+        *[select(literal(t.value, String).label("type")) for t in wanted_types]
+    ).subquery("required_type")
+    recorded = exists().where(
+        Certificate.agency_id == agency_id,
+        Certificate.property_id == Property.id,
+        Certificate.type == required.c.type,
+    )
+    pconds: list[ColumnElement[bool]] = [
+        Property.agency_id == agency_id,
+        or_(*[and_(required.c.type == t.value, _requires(t)) for t in wanted_types]),
+        ~recorded,
+    ]
+    if property_id is not None:
+        pconds.append(Property.id == property_id)
+    return (
+        select(
+            Property.id.label("property_id"),
+            required.c.type.label("type"),
+            literal("missing", String).label("urgency"),
+            literal(URGENCY_RANK["missing"], Integer).label("rank"),
+            cast(null(), IdType).label("certificate_id"),
+            cast(null(), Date).label("expiry_date"),
+        )
+        .select_from(Property)
+        .join(required, true())
+        .where(*pconds)
+    )
 
 
 def _to_item(row: Any) -> ItemRow:
