@@ -63,11 +63,11 @@ async def _detail(
     user: User,
     sale_id: int,
     *,
-    errors: dict[str, str] | None = None,
+    refusal: Refusal | None = None,
     values: dict[str, Any] | None = None,
     form: str = "",
-    status_code: int = 200,
 ) -> Response:
+    """The sale's page; with the `refusal` of the form that was sent, if any."""
     today = today_london()
     s = await service.read(session, user, sale_id, today)
     timeline, _ = await activity_service.timeline(
@@ -77,11 +77,12 @@ async def _detail(
         "s": s,
         "chain": await service.chain(session, user, sale_id, today),
         "timeline": timeline,
-        "errors": errors or {},
+        "errors": refusal.errors if refusal else {},
         "values": values or {},
         "form": form,
         "directions": [(d.value, d.value.capitalize()) for d in ChainDirection],
     }
+    status_code = refusal.status if refusal else 200
     return render(request, "sales/detail.html", context, status_code=status_code)
 
 
@@ -109,16 +110,8 @@ async def _act(
         await act(session, user, sale_id, validate_form(schema, data))
 
     async def refused(refusal: Refusal) -> Response:
-        errors, status = refusal.errors, refusal.status
         return await _detail(
-            request,
-            session,
-            user,
-            sale_id,
-            errors=errors,
-            values=data,
-            form=form,
-            status_code=status,
+            request, session, user, sale_id, refusal=refusal, values=data, form=form
         )
 
     return await submit(

@@ -157,11 +157,11 @@ async def _detail(
     user: User,
     tenancy_id: int,
     *,
-    errors: dict[str, str] | None = None,
+    refusal: Refusal | None = None,
     values: dict[str, Any] | None = None,
     form: str = "",
-    status_code: int = 200,
 ) -> Response:
+    """The tenancy's page; with the `refusal` of the form that was sent, if any."""
     today = today_london()
     t = await service.read(session, user, tenancy_id, today)
     checks = await service.checks(session, user, tenancy_id)
@@ -191,12 +191,13 @@ async def _detail(
         "cap_weeks": weeks,
         "results": _choices(RightToRentResult),
         "schemes": SCHEMES,
-        "errors": errors or {},
+        "errors": refusal.errors if refusal else {},
         "values": values or {},
         "form": form,
         "today": today,
         "end_statuses": [("available", "Available"), ("withdrawn", "Withdrawn")],
     }
+    status_code = refusal.status if refusal else 200
     return render(request, "tenancies/detail.html", context, status_code=status_code)
 
 
@@ -228,16 +229,8 @@ async def _act(
         await act(session, user, tenancy_id, body)
 
     async def refused(refusal: Refusal) -> Response:
-        errors, status = refusal.errors, refusal.status
         return await _detail(
-            request,
-            session,
-            user,
-            tenancy_id,
-            errors=errors,
-            values=data,
-            form=form,
-            status_code=status,
+            request, session, user, tenancy_id, refusal=refusal, values=data, form=form
         )
 
     done = f"/tenancies/{tenancy_id}"
