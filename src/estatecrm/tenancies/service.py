@@ -347,6 +347,29 @@ async def _sync_deposit_task(session: AsyncSession, user: User, tenancy: Tenancy
     )
 
 
+def _proposed(
+    prop: Property, data: TenancyCreate, tenant_ids: list[int], terms: dict[str, Any]
+) -> Tenancy:
+    """The new tenancy, proposed: `terms` are the start, term, end and rent settled on."""
+    return Tenancy(
+        agency_id=prop.agency_id,
+        property_id=prop.id,
+        offer_id=data.offer_id,
+        landlord_contact_id=prop.owner_contact_id,
+        tenant_contact_ids=tenant_ids,
+        rent_frequency=data.rent_frequency,
+        deposit_pence=data.deposit_pence or 0,
+        deposit_scheme=data.deposit_scheme,
+        deposit_reference=data.deposit_reference or None,
+        deposit_received_date=data.deposit_received_date,
+        deposit_protected_date=data.deposit_protected_date,
+        prescribed_info_served_date=data.prescribed_info_served_date,
+        status=TenancyStatus.proposed,
+        end_reason="",
+        **terms,
+    )
+
+
 async def create(session: AsyncSession, user: User, data: TenancyCreate) -> Tenancy:
     """A tenancy from an accepted lettings offer, or directly for a letting."""
     values = data.model_dump(exclude_unset=True)
@@ -387,26 +410,8 @@ async def create(session: AsyncSession, user: User, data: TenancyCreate) -> Tena
     if rent is None:
         raise ValidationFailed("rent_pence", "Enter the rent")
     await _check_tenants(session, user.agency_id, tenant_ids)
-    tenancy = Tenancy(
-        agency_id=user.agency_id,
-        property_id=prop.id,
-        offer_id=data.offer_id,
-        landlord_contact_id=prop.owner_contact_id,
-        tenant_contact_ids=list(dict.fromkeys(tenant_ids)),
-        start_date=start,
-        term=term,
-        end_date=end,
-        rent_pence=rent,
-        rent_frequency=data.rent_frequency,
-        deposit_pence=data.deposit_pence or 0,
-        deposit_scheme=data.deposit_scheme,
-        deposit_reference=data.deposit_reference or None,
-        deposit_received_date=data.deposit_received_date,
-        deposit_protected_date=data.deposit_protected_date,
-        prescribed_info_served_date=data.prescribed_info_served_date,
-        status=TenancyStatus.proposed,
-        end_reason="",
-    )
+    terms = {"start_date": start, "term": term, "end_date": end, "rent_pence": rent}
+    tenancy = _proposed(prop, data, list(dict.fromkeys(tenant_ids)), terms)
     _check(tenancy)
     await repository.add(session, tenancy)
     await repository.set_tenants(session, tenancy, tenancy.tenant_contact_ids)
@@ -527,17 +532,7 @@ async def add_check(
     tenancy = await get(session, user, tenancy_id)
     if data.contact_id not in (tenancy.tenant_contact_ids or []):
         raise ValidationFailed("contact_id", "Check the tenancy's own occupiers (its tenants)")
-    if data.result == RightToRentResult.time_limited:
-        if data.expiry_date is None:
-            raise ValidationFailed(
-                "expiry_date", "A time-limited right to rent needs the date the permission ends"
-            )
-        if data.expiry_date < data.check_date:
-            raise ValidationFailed("expiry_date", "The permission had already ended at the check")
-    elif data.expiry_date is not None and data.result == RightToRentResult.passed:
-        raise ValidationFailed(
-            "expiry_date", "An unlimited right to rent has no expiry: record it as time limited"
-        )
+    _check_permission_end(data)
     if await repository.check_exists(session, tenancy.id, data.contact_id, data.check_date):
         raise Conflict("This occupier already has a check recorded on that day")
     follow_up = data.follow_up_date or rules.follow_up_date(
@@ -566,6 +561,35 @@ async def add_check(
     )
     changes = {"contact_id": [None, data.contact_id], "result": [None, data.result.value]}
     await activity.log(session, user, tenancy, "right_to_rent_checked", summary, changes)
+    await _sync_follow_up_task(session, user, tenancy, data, name, follow_up)
+    return check
+
+
+def _check_permission_end(data: RightToRentCreate) -> None:
+    """A time-limited right to rent has the date it ends, after the check; an unlimited one
+    has none."""
+    if data.result == RightToRentResult.time_limited:
+        if data.expiry_date is None:
+            raise ValidationFailed(
+                "expiry_date", "A time-limited right to rent needs the date the permission ends"
+            )
+        if data.expiry_date < data.check_date:
+            raise ValidationFailed("expiry_date", "The permission had already ended at the check")
+    elif data.expiry_date is not None and data.result == RightToRentResult.passed:
+        raise ValidationFailed(
+            "expiry_date", "An unlimited right to rent has no expiry: record it as time limited"
+        )
+
+
+async def _sync_follow_up_task(
+    session: AsyncSession,
+    user: User,
+    tenancy: Tenancy,
+    data: RightToRentCreate,
+    name: str,
+    follow_up: date | None,
+) -> None:
+    """The follow-up check's task: due when a follow-up is, completed when none is needed."""
     key = right_to_rent_rule_key(tenancy.id, data.contact_id)
     if follow_up is not None:
         await task_service.ensure_task(
@@ -591,7 +615,6 @@ async def add_check(
             reason=f"right to rent {data.result.value} on {data.check_date:%d %b %Y}",
             actor_user_id=user.id,
         )
-    return check
 
 
 async def activation_problems(
