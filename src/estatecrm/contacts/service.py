@@ -427,6 +427,30 @@ async def reveal_bank_details(session: AsyncSession, user: User, contact_id: int
     }
 
 
+async def _fold_details(session: AsyncSession, kept: Contact, other: Contact) -> None:
+    """The kept contact gains what only the other had: details (noted when they differ),
+    roles, bank details, the better ID check and the person's latest consent decision."""
+    notes = _merge_fields(kept, other)
+    if notes:
+        joined = "; ".join(notes)
+        addition = f"Merged from contact #{other.id} ({other.full_name}): {joined}"
+        kept.notes = f"{kept.notes}\n\n{addition}".strip() if kept.notes else addition
+    _set_roles(kept, list(dict.fromkeys([*kept.roles, *other.roles])))
+    if kept.bank_account_number is None and other.bank_account_number is not None:
+        for name in BANK_FIELDS:
+            setattr(kept, name, getattr(other, name))
+    if _better_check(kept, other):
+        kept.id_check_status = other.id_check_status
+        kept.id_check_date = other.id_check_date
+    kept_consent = await repository.latest_consent_change(session, kept.agency_id, kept.id)
+    other_consent = await repository.latest_consent_change(session, kept.agency_id, other.id)
+    if other_consent is not None and (
+        kept_consent is None or other_consent.changed_at > kept_consent.changed_at
+    ):
+        # The most recent decision the person made is the one that stands.
+        kept.marketing_consent = other_consent.consent
+
+
 async def merge(
     session: AsyncSession, user: User, contact_id: int, other_id: int
 ) -> dict[str, Any]:
@@ -445,25 +469,7 @@ async def merge(
         raise NotFound("The contact to merge was not found", field="other_id")
     before = _snapshot(kept)
     other_name = other.full_name
-    notes = _merge_fields(kept, other)
-    if notes:
-        joined = "; ".join(notes)
-        addition = f"Merged from contact #{other.id} ({other_name}): {joined}"
-        kept.notes = f"{kept.notes}\n\n{addition}".strip() if kept.notes else addition
-    _set_roles(kept, list(dict.fromkeys([*kept.roles, *other.roles])))
-    if kept.bank_account_number is None and other.bank_account_number is not None:
-        for name in BANK_FIELDS:
-            setattr(kept, name, getattr(other, name))
-    if _better_check(kept, other):
-        kept.id_check_status = other.id_check_status
-        kept.id_check_date = other.id_check_date
-    kept_consent = await repository.latest_consent_change(session, agency_id, kept.id)
-    other_consent = await repository.latest_consent_change(session, agency_id, other.id)
-    if other_consent is not None and (
-        kept_consent is None or other_consent.changed_at > kept_consent.changed_at
-    ):
-        # The most recent decision the person made is the one that stands.
-        kept.marketing_consent = other_consent.consent
+    await _fold_details(session, kept, other)
     moved = {
         "consent_changes": await repository.move_consent_history(
             session, agency_id, other.id, kept.id
