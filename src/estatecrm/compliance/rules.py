@@ -129,10 +129,8 @@ def epc_ratings_below_minimum() -> list[str]:
 
 
 def epc_meets_minimum(rating: str | None) -> bool:
-    """Whether an EPC rating is E or better."""
-    return (
-        rating is not None and rating in EPC_RATINGS and rating not in epc_ratings_below_minimum()
-    )
+    """Whether an EPC rating is one band from A to E (not "", not a substring like "EF")."""
+    return rating in list(EPC_RATINGS) and rating not in epc_ratings_below_minimum()
 
 
 def label(cert_type: CertificateType | str) -> str:
