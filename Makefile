@@ -5,7 +5,7 @@ BIN = $(VENV)/bin
 PYTEST_WORKERS ?= auto
 ARGS ?=
 
-.PHONY: install demo serve test test-fast lint format migrate bench bench-ops bench-matching clean
+.PHONY: install demo serve test test-fast lint format migrate mutation bench bench-ops bench-matching clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -38,6 +38,9 @@ lint: install  ## ruff check, ruff format --check, mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+mutation: install  ## Mutation-test kit/ and every rules.py (mutmut); fails below 95 % per module
+	$(BIN)/python scripts/mutation.py
 
 format: install
 	$(BIN)/ruff check --fix .

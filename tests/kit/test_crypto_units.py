@@ -31,6 +31,7 @@ def test_generated_keys_are_fresh_fernet_keys() -> None:
 
 def test_derived_key_is_pinned() -> None:
     """The development key derivation never changes (HKDF-SHA256, 32 bytes, fixed info)."""
+    assert crypto._DERIVE_INFO == b"estatecrm field encryption v1"
     assert crypto.derive_key("a" * 40) == DERIVED_A40
     assert crypto.derive_key("b" * 40) != DERIVED_A40
 
