@@ -55,4 +55,4 @@ bench-matching: install  ## Matching at 100,000 properties / 50,000 applicants o
 	$(BIN)/python bench/matching.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) var/*.db var/*.db-* .pytest_cache .mypy_cache .ruff_cache htmlcov
+	rm -rf $(VENV) var/*.db var/*.db-* .pytest_cache .mypy_cache .ruff_cache htmlcov mutants
