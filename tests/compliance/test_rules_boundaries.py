@@ -120,6 +120,15 @@ def test_expiring_until_is_30_days_on() -> None:
 
 
 @pytest.mark.parametrize(
+    ("on_date", "until"),
+    [(date(2026, 6, 1), date(2026, 6, 8)), (date(2026, 12, 28), date(2027, 1, 4))],
+)
+def test_urgent_window_is_7_days_on(on_date: date, until: date) -> None:
+    """The dashboard's `due_7` band: an expiry up to and including 7 days ahead."""
+    assert rules.urgent_until(on_date) == until
+
+
+@pytest.mark.parametrize(
     ("expiry", "due"),
     [(date(2026, 7, 1), date(2026, 6, 1)), (date(2026, 3, 1), date(2026, 1, 30))],
 )

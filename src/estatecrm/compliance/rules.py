@@ -91,6 +91,11 @@ def expiring_until(on_date: date) -> date:
     return on_date + timedelta(days=EXPIRING_WITHIN_DAYS)
 
 
+def urgent_until(on_date: date) -> date:
+    """The last expiry date that counts as due within 7 days (`due_7`) on `on_date`."""
+    return on_date + timedelta(days=URGENT_WITHIN_DAYS)
+
+
 def status_on(expiry: date, on_date: date) -> ComplianceStatus:
     """`valid`, `expiring` (within 30 days) or `expired` on a date."""
     if expiry < on_date:
