@@ -10,10 +10,15 @@ tests marked `mutation` (pure tests of those modules), then this script:
 2. takes out the equivalent mutants listed, with a reason, in `mutation-equivalents.txt` (an
    entry that no longer exists or is now killed fails the run, so the list stays reviewed);
 3. prints each module's score, killed / (mutants - equivalent), and the survivors;
-4. checks that every module-level constant of those modules (mutmut does not mutate module-level
-   code) is named by a `mutation` test, where its value and the behaviour on each side of it are
-   pinned;
-5. exits 1 if any module scores below the threshold, or the run exceeds its time box.
+4. mutates module-level constants itself, since mutmut does not mutate module-level code: every
+   integer of a constant one up and one down, every element of a constant tuple dropped, each
+   in a copy of the sources, and runs the `mutation` tests again without the tests that pin
+   constants by value (named `*constant*`): the behaviour tests on each side of the limit must
+   fail. Strings and regular expressions are not mutated here; their tests pin every character
+   (every letter of every postcode position). A module-level constant that no `mutation` test
+   names fails the run too;
+5. exits 1 if any module scores below the threshold, a constant mutant survives, or the run
+   exceeds its time box.
 
 Environment: MUTATION_THRESHOLD (percent, default 95), MUTATION_TIMEOUT (seconds, default 900),
 MUTATION_CHILDREN (parallel mutants, default the number of CPUs).
@@ -22,14 +27,18 @@ MUTATION_CHILDREN (parallel mutants, default the number of CPUs).
 from __future__ import annotations
 
 import ast
+import copy
 import fnmatch
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -177,6 +186,118 @@ def unpinned_constants(modules: list[Path]) -> list[str]:
     return missing
 
 
+def _constants(tree: ast.Module) -> Iterator[tuple[str, ast.expr]]:
+    for node in tree.body:
+        if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Name) and CONSTANT.match(target.id):
+                    yield target.id, node.value
+
+
+def constant_mutants(path: Path) -> Iterator[tuple[str, str]]:
+    """(label, mutated source) for each int one up and down and each tuple element dropped.
+
+    Labels read `module.NAME@60+1`, `module.NAME[key]@12-1` or `module.NAME@-element`.
+    """
+    tree = ast.parse((ROOT / path).read_text("utf-8"))
+    module = module_name(path)
+    for index, (name, value) in enumerate(_constants(tree)):
+        keys = {
+            id(v): f"[{ast.unparse(k)}]"
+            for d in ast.walk(value)
+            if isinstance(d, ast.Dict)
+            for k, v in zip(d.keys, d.values, strict=True)
+            if k is not None
+        }
+        for inner, node in enumerate(ast.walk(value)):
+            where = f"{module}.{name}{keys.get(id(node), '')}"
+            if isinstance(node, ast.Constant) and type(node.value) is int:
+                for delta in (1, -1):
+                    label = f"{where}@{node.value}{delta:+d}"
+                    yield label, _mutated(tree, index, inner, lambda n, d=delta: n.value + d)
+            elif isinstance(node, ast.Tuple) and len(node.elts) > 1:
+                for drop, element in enumerate(node.elts):
+                    label = f"{where}@-{ast.unparse(element)}"
+                    yield label, _mutated(tree, index, inner, None, drop)
+
+
+def _mutated(
+    tree: ast.Module, index: int, inner: int, new_value: object, drop: int | None = None
+) -> str:
+    clone = copy.deepcopy(tree)
+    value = list(_constants(clone))[index][1]
+    node = list(ast.walk(value))[inner]
+    if drop is not None:
+        assert isinstance(node, ast.Tuple)
+        del node.elts[drop]
+    else:
+        assert isinstance(node, ast.Constant) and callable(new_value)
+        node.value = new_value(node)
+    return ast.unparse(clone)
+
+
+def tests_of(path: Path) -> list[str]:
+    """The `mutation` test files that import the module (all of them if none says so)."""
+    dotted = module_name(path)
+    package, _, name = dotted.rpartition(".")
+    found = [
+        str(p.relative_to(ROOT))
+        for p in sorted(TESTS.rglob("test_*.py"))
+        if MARKER in (text := p.read_text("utf-8"))
+        and (dotted in text or f"from {package} import {name}" in text)
+    ]
+    return found or ["tests"]
+
+
+def run_constant_mutant(path: Path, source: str) -> bool:
+    """Whether the behaviour tests (not the `*constant*` value pins) fail on the mutated copy."""
+    with tempfile.TemporaryDirectory(prefix="mutation-") as tmp:
+        shutil.copytree(SRC / "estatecrm", Path(tmp) / "estatecrm")
+        (Path(tmp) / path.relative_to("src")).write_text(source, "utf-8")
+        # The mutated copy first, then the project root for the `tests` package.
+        env = {
+            **os.environ,
+            "PYTHONPATH": f"{tmp}{os.pathsep}{ROOT}",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+        done = subprocess.run(  # noqa: S603 - our own venv's pytest, fixed arguments
+            [
+                str(Path(sys.executable).with_name("pytest")),
+                *("-q", "-x", "-p", "no:cacheprovider", "-p", "no:xdist"),
+                *("-p", "tests.mutation_select", "-m", "mutation", "-k", "not constant"),
+                *tests_of(path),
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    if done.returncode not in (0, 1):  # 1: tests failed; anything else is not an answer
+        raise SystemExit(
+            f"mutation: pytest failed to run ({done.returncode}):\n{done.stdout[-3000:]}"
+        )
+    return done.returncode == 1
+
+
+def check_constants(modules: list[Path], equivalents: dict[str, str]) -> tuple[int, list[str]]:
+    """Run every constant mutant; return how many there were and the unlisted survivors."""
+    mutants = [(path, *m) for path in modules for m in constant_mutants(path)]
+    with ThreadPoolExecutor(max_workers=CHILDREN) as pool:
+        killed = list(pool.map(lambda m: run_constant_mutant(m[0], m[2]), mutants))
+    survivors = [m[1] for m, dead in zip(mutants, killed, strict=True) if not dead]
+    problems = [f"constant mutant survived: {n}" for n in survivors if n not in equivalents]
+    labels = {m[1] for m in mutants}
+    for name in (n for n in equivalents if "@" in n):
+        if name not in labels:
+            problems.append(f"{EQUIVALENTS.name}: {name} no longer exists; remove it")
+        elif name not in survivors:
+            problems.append(f"{EQUIVALENTS.name}: {name} is now killed; remove it")
+    return len(mutants), problems
+
+
 def main() -> int:
     modules = discover()
     problems = check_config(modules)
@@ -193,6 +314,8 @@ def main() -> int:
             continue
         scores[owner].fates[name] = fate
     for name in equivalents:
+        if "@" in name:  # a constant mutant, checked below
+            continue
         fate = fates.get(name)
         owner = next((m for m in scores if name.startswith(m + ".")), None)
         if fate is None or owner is None:
@@ -214,6 +337,13 @@ def main() -> int:
             problems.append(f"{score.module}: {score.percent:.1f}% is below {THRESHOLD:.0f}%")
         for name in score.survivors:
             print(f"    survived ({score.fates[name]}): {name}   (mutmut show {name})")
+    started = time.monotonic()
+    count, constant_problems = check_constants(modules, equivalents)
+    problems += constant_problems
+    print(
+        f"\nconstants: {count} mutants of module-level constants, "
+        f"{count - len(constant_problems)} killed or listed, in {time.monotonic() - started:.0f} s"
+    )
     total = sum(len(s.fates) for s in scores.values())
     killed = sum(s.killed for s in scores.values())
     equivalent = sum(len(s.equivalent) for s in scores.values())
