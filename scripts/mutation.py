@@ -20,8 +20,8 @@ tests marked `mutation` (pure tests of those modules), then this script:
 5. exits 1 if any module scores below the threshold, a constant mutant survives, or the run
    exceeds its time box.
 
-Environment: MUTATION_THRESHOLD (percent, default 95), MUTATION_TIMEOUT (seconds, default 900),
-MUTATION_CHILDREN (parallel mutants, default the number of CPUs).
+Environment: MUTATION_THRESHOLD (percent, default 95), MUTATION_TIMEOUT (seconds for the whole
+run, default 900), MUTATION_CHILDREN (parallel mutants, default the number of CPUs).
 """
 
 from __future__ import annotations
@@ -54,6 +54,15 @@ CHILDREN = int(os.environ.get("MUTATION_CHILDREN", str(os.cpu_count() or 2)))
 DETECTED = {"killed", "timeout"}
 CONSTANT = re.compile(r"^_?[A-Z][A-Z0-9_]+$")
 MARKER = "pytest.mark.mutation"
+DEADLINE = time.monotonic() + TIMEOUT  # the whole run, mutmut and the constants
+
+
+def remaining() -> float:
+    """Seconds left in the time box; stop the run when there are none."""
+    left = DEADLINE - time.monotonic()
+    if left <= 0:
+        raise SystemExit(f"mutation: the run went over its {TIMEOUT} s time box")
+    return left
 
 
 @dataclass
@@ -136,11 +145,11 @@ def run_mutmut() -> float:
                 cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                timeout=TIMEOUT,
+                timeout=remaining(),
                 check=False,
             )
         except subprocess.TimeoutExpired:
-            raise SystemExit(f"mutation: mutmut ran over its {TIMEOUT} s time box") from None
+            raise SystemExit(f"mutation: mutmut went over the {TIMEOUT} s time box") from None
     elapsed = time.monotonic() - started
     if done.returncode != 0:
         tail = LOG.read_text("utf-8", errors="replace")[-4000:]
@@ -252,6 +261,7 @@ def tests_of(path: Path) -> list[str]:
 
 def run_constant_mutant(path: Path, source: str) -> bool:
     """Whether the behaviour tests (not the `*constant*` value pins) fail on the mutated copy."""
+    timeout = remaining()
     with tempfile.TemporaryDirectory(prefix="mutation-") as tmp:
         shutil.copytree(SRC / "estatecrm", Path(tmp) / "estatecrm")
         (Path(tmp) / path.relative_to("src")).write_text(source, "utf-8")
@@ -261,25 +271,34 @@ def run_constant_mutant(path: Path, source: str) -> bool:
             "PYTHONPATH": f"{tmp}{os.pathsep}{ROOT}",
             "PYTHONDONTWRITEBYTECODE": "1",
         }
-        done = subprocess.run(  # noqa: S603 - our own venv's pytest, fixed arguments
-            [
-                str(Path(sys.executable).with_name("pytest")),
-                *("-q", "-x", "-p", "no:cacheprovider", "-p", "no:xdist"),
-                *("-p", "tests.mutation_select", "-m", "mutation", "-k", "not constant"),
-                *tests_of(path),
-            ],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        try:
+            done = _pytest_on_copy(path, env, timeout)
+        except subprocess.TimeoutExpired:
+            raise SystemExit(f"mutation: constants went over the {TIMEOUT} s time box") from None
     if done.returncode not in (0, 1):  # 1: tests failed; anything else is not an answer
         raise SystemExit(
             f"mutation: pytest failed to run ({done.returncode}):\n{done.stdout[-3000:]}"
         )
     return done.returncode == 1
+
+
+def _pytest_on_copy(
+    path: Path, env: dict[str, str], timeout: float
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - our own venv's pytest, fixed arguments
+        [
+            str(Path(sys.executable).with_name("pytest")),
+            *("-q", "-x", "-p", "no:cacheprovider", "-p", "no:xdist"),
+            *("-p", "tests.mutation_select", "-m", "mutation", "-k", "not constant"),
+            *tests_of(path),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def check_constants(modules: list[Path], equivalents: dict[str, str]) -> tuple[int, list[str]]:
