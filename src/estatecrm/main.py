@@ -21,6 +21,7 @@ from estatecrm.applicants import api as applicants_api
 from estatecrm.applicants import pages as applicants_pages
 from estatecrm.auth import api as auth_api
 from estatecrm.auth import pages as auth_pages
+from estatecrm.auth import service as auth_service
 from estatecrm.compliance import api as compliance_api
 from estatecrm.compliance import pages as compliance_pages
 from estatecrm.config import Settings, get_settings
@@ -214,6 +215,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = None
+    app.state.demo_accounts_probe = auth_service.count_demo_accounts
     install_error_handlers(app)
     ops_stack.install(app, settings, error_response=error_response, unexpected=unexpected_error)
     for router in ROUTERS:

@@ -168,3 +168,12 @@ async def create_user(
     session.add(user)
     await session.flush()
     return user
+
+
+# The e-mail domain of every account `estatecrm demo` creates (reserved `.test` TLD).
+DEMO_EMAIL_DOMAIN = "demo.estatecrm.test"
+
+
+async def count_demo_accounts(session: AsyncSession) -> int:
+    """How many demo accounts exist, in any agency (production must have none)."""
+    return await repository.count_users_in_email_domain(session, DEMO_EMAIL_DOMAIN)
