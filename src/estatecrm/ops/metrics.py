@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from estatecrm import __version__
+from estatecrm.kit import crypto
 from estatecrm.ops.context import RequestStats, request_stats, route_template, state
 
 # `*_created` series double the exposition and no dashboard uses them.
@@ -107,6 +108,10 @@ AUTH_FAILURES = Counter(
     "Failed sign-ins and rejected credentials, by reason.",
     ["reason"],
 )
+ENCRYPTED_VALUES_WITHHELD = Counter(
+    "encrypted_values_withheld_total",
+    "Encrypted field values served withheld because no configured key decrypts them.",
+)
 MEMORY_USAGE_RATIO = Gauge(
     "system_memory_usage_ratio",
     "Share of the host's memory in use (0..1).",
@@ -137,6 +142,7 @@ DECLARED: list[tuple[str, str, str]] = [
     ("rate_limit_exceeded", RATE_LIMIT_EXCEEDED._documentation, "counter"),
     ("csrf_failures", CSRF_FAILURES._documentation, "counter"),
     ("auth_failures", AUTH_FAILURES._documentation, "counter"),
+    ("encrypted_values_withheld", ENCRYPTED_VALUES_WITHHELD._documentation, "counter"),
     ("system_memory_usage_ratio", MEMORY_USAGE_RATIO._documentation, "gauge"),
     ("app_info", APP_INFO._documentation, "gauge"),
 ]
@@ -159,12 +165,19 @@ def initialise(environment: str) -> None:
     # Label-less counters exist from import; touching them writes their multiprocess file.
     DB_CONNECTION_ERRORS.inc(0)
     CSRF_FAILURES.inc(0)
+    ENCRYPTED_VALUES_WITHHELD.inc(0)
+    crypto.on_unreadable(encrypted_value_withheld)
     refresh_memory()
 
 
 def auth_failure(reason: str) -> None:
     """Count a failed sign-in or a rejected token/session."""
     AUTH_FAILURES.labels(reason=reason).inc()
+
+
+def encrypted_value_withheld() -> None:
+    """Count one encrypted value served withheld (no configured key decrypts it)."""
+    ENCRYPTED_VALUES_WITHHELD.inc()
 
 
 def database_unreachable() -> None:
