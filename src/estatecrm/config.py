@@ -154,6 +154,11 @@ class Settings(BaseSettings):
     # The deploy gate (`scripts/check-slo.py`): where to read /error-budget (else PUBLIC_URL),
     # and the share of each error budget below which it warns (exit 1).
     slo_check_url: str = ""
+    # Alertmanager's default receiver posts to /api/v1/alerts/alertmanager with this bearer
+    # secret; each firing alert becomes a task for an admin of ALERT_TASK_AGENCY_ID (else the
+    # first agency). Empty: the webhook is off (404).
+    alert_webhook_secret: str = Field(default="", repr=False)
+    alert_task_agency_id: int | None = None
     slo_check_min_budget: float = Field(default=0.2, ge=0, le=1)
     rate_limit_enabled: bool = True
     rate_limit_default: str = "100/minute"

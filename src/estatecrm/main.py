@@ -39,6 +39,7 @@ from estatecrm.properties import api as properties_api
 from estatecrm.properties import pages as properties_pages
 from estatecrm.sales import api as sales_api
 from estatecrm.sales import pages as sales_pages
+from estatecrm.tasks import alerts as tasks_alerts
 from estatecrm.tasks import api as tasks_api
 from estatecrm.tasks import pages as tasks_pages
 from estatecrm.tenancies import api as tenancies_api
@@ -73,6 +74,7 @@ ROUTERS = [
     sales_pages.router,
     maintenance_api.router,
     maintenance_pages.router,
+    tasks_alerts.router,
 ]
 
 
