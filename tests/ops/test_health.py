@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ async def test_detailed_health_checks_every_component(raw_client: Any) -> None:
     assert db["status"] == "healthy" and db["latency_ms"] > 0
     assert {"pool_size", "pool_available", "pool_overflow"} <= set(db)
     assert db["pool_size"] >= 1
+    assert db["worker_pid"] == os.getpid()  # the pool shown is this worker's own
     assert checks["redis"] == {"status": "disabled"}
     assert checks["memory"]["used_mb"] > 0 and checks["memory"]["available_mb"] > 0
     assert checks["disk"]["free_mb"] > 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
@@ -70,7 +71,13 @@ async def check_database(engine: AsyncEngine) -> dict[str, Any]:
     async with engine.connect() as conn:
         await conn.execute(text("SELECT 1"))
     latency = (time.perf_counter() - started) * 1000
-    return {"status": HEALTHY, "latency_ms": round(latency, 2), **metrics.pool_stats(engine)}
+    # The pool figures are this worker's own; /metrics has one series per worker (pid).
+    return {
+        "status": HEALTHY,
+        "latency_ms": round(latency, 2),
+        **metrics.pool_stats(engine),
+        "worker_pid": os.getpid(),
+    }
 
 
 async def check_migrations(engine: AsyncEngine) -> dict[str, Any]:

@@ -70,25 +70,27 @@ DB_QUERY_DURATION = Histogram(
     ["operation"],
     buckets=DB_BUCKETS,
 )
+# One series per worker, labelled `pid` in multiprocess mode: sum() them for the host's
+# pool, pick a pid for the one worker whose pool /health?detailed=true shows (worker_pid).
 DB_POOL_SIZE = Gauge(
     "database_pool_size",
-    "Configured connections in the database pool (summed over live workers).",
-    multiprocess_mode="livesum",
+    "Configured connections in this worker's database pool (label pid: the worker).",
+    multiprocess_mode="liveall",
 )
 DB_POOL_CHECKED_OUT = Gauge(
     "database_pool_checked_out",
-    "Database connections in use.",
-    multiprocess_mode="livesum",
+    "Database connections this worker has in use (label pid: the worker).",
+    multiprocess_mode="liveall",
 )
 DB_POOL_OVERFLOW = Gauge(
     "database_pool_overflow",
-    "Database connections open beyond the pool size.",
-    multiprocess_mode="livesum",
+    "Database connections this worker has open beyond its pool size (label pid).",
+    multiprocess_mode="liveall",
 )
 DB_POOL_AVAILABLE = Gauge(
     "database_pool_available",
-    "Pooled database connections free to use without overflowing.",
-    multiprocess_mode="livesum",
+    "Pooled connections this worker can use without overflowing (label pid).",
+    multiprocess_mode="liveall",
 )
 DB_CONNECTION_ERRORS = Counter(
     "database_connection_errors_total",
