@@ -167,7 +167,9 @@ async def test_probes_and_the_deploy_gate_are_never_limited_by_default(make_app:
 
 
 async def test_probes_get_their_own_budget_only_when_asked(make_app: Any) -> None:
-    app = make_app(rate_limit_health=hourly(2), rate_limit_default=hourly(50))
+    app = make_app(rate_limit_health=hourly(2), rate_limit_default=hourly(1))
     async with client_for(app) as c:
-        gate = [(await c.get("/error-budget")).status_code for _ in range(3)]
-    assert gate == [200, 200, 429]  # one RATE_LIMIT_HEALTH budget, not the API's
+        probes = [(await c.get("/health")).status_code for _ in range(3)]
+        gate = [(await c.get("/error-budget")).status_code for _ in range(5)]
+    assert probes == [200, 200, 429]  # RATE_LIMIT_HEALTH, not the API's budget
+    assert gate == [200] * 5  # the deploy gate is never limited

@@ -3,9 +3,10 @@
 Limits (all configurable, see `.env.example`): the JSON API per client address
 (`RATE_LIMIT_DEFAULT`), `/csrf-token` (`RATE_LIMIT_CSRF`), and sign-in — `POST /login` and
 `POST /api/v1/auth/token` — per client address and per account (`RATE_LIMIT_LOGIN`). Pages for
-signed-in agents are not limited: a whole office shares one address. Static files and
-`/metrics` are never limited; `/health` and `/error-budget` (load balancers, CI deploy gates,
-an office NAT polling them) are not limited unless `RATE_LIMIT_HEALTH` is set.
+signed-in agents are not limited: a whole office shares one address. Static files,
+`/metrics` and `/error-budget` (the deploy gate) are never limited; `/health` (load
+balancers, CI runners, an office NAT polling it) is not limited unless `RATE_LIMIT_HEALTH`
+is set.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ REDIS_TIMEOUT_SECONDS = 0.25
 # Redis costs one failed attempt per interval rather than one per request.
 REDIS_RETRY_AFTER_SECONDS = 5.0
 LOGIN_PATHS = ("/login", "/api/v1/auth/token")
-PROBE_PATHS = ("/health", "/error-budget")
+NEVER_LIMITED = ("/metrics", "/error-budget")
 _MAX_LOGIN_BODY = 64 * 1024
 
 
@@ -114,7 +115,7 @@ class RateLimiter:
         self.enabled = settings.rate_limit_enabled
         self.exempt = parse_networks(split_list(settings.rate_limit_exempt_ips))
         self.default = _rule("default", settings.rate_limit_default)
-        # Probes and the deploy gate: unlimited unless RATE_LIMIT_HEALTH asks for a budget.
+        # Health probes: unlimited unless RATE_LIMIT_HEALTH asks for a budget.
         self.health = (
             _rule("health", settings.rate_limit_health) if settings.rate_limit_health else None
         )
@@ -146,9 +147,9 @@ class RateLimiter:
 
     def rule_for(self, method: str, path: str) -> Rule | None:
         """Which per-address rule applies to a request, if any."""
-        if path.startswith("/static/") or path == "/metrics" or method == "OPTIONS":
+        if path.startswith("/static/") or path in NEVER_LIMITED or method == "OPTIONS":
             return None
-        if path in PROBE_PATHS:
+        if path == "/health":
             return self.health
         if path == "/csrf-token":
             return self.csrf
