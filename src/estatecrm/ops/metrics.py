@@ -39,7 +39,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from estatecrm import __version__
 from estatecrm.kit import crypto
-from estatecrm.ops.context import RequestStats, request_stats, route_template, state
+from estatecrm.ops.context import (
+    UNMATCHED,
+    RequestStats,
+    request_stats,
+    resolve_route,
+    route_template,
+    state,
+)
 
 # `*_created` series double the exposition and no dashboard uses them.
 disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -341,6 +348,10 @@ class MetricsMiddleware:
             duration = time.perf_counter() - started
             in_progress.dec()
             path = route_template(scope)
+            if path == UNMATCHED:
+                # Mounts (static files) set no route: label them by their template too,
+                # so the SLIs can leave /static/{path} out as the app's SLI recorder does.
+                path = resolve_route(scope)
             count = self._counts.get((method, path, status))
             if count is None:
                 count = HTTP_REQUESTS.labels(method=method, path=path, status=str(status))
