@@ -11,6 +11,7 @@ from estatecrm.tasks.models import Task, TaskPriority
 
 URL = "/api/v1/alerts/alertmanager"
 SECRET = "alert-webhook-test-secret-0123456789"  # pragma: allowlist secret
+FINGERPRINT = "5d4f1c2b3a697887"  # Alertmanager's hex id of an alert  # pragma: allowlist secret
 
 
 def notification(status: str, *alerts: dict[str, Any]) -> dict[str, Any]:
@@ -29,7 +30,7 @@ def notification(status: str, *alerts: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def alert(status: str, fingerprint: str = "5d4f1c2b3a697887", **labels: str) -> dict[str, Any]:
+def alert(status: str, fingerprint: str = FINGERPRINT, **labels: str) -> dict[str, Any]:
     return {
         "status": status,
         "labels": {"alertname": "HighErrorRate", "severity": "high", **labels},
