@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Text, type_coerce, update
+from sqlalchemy import Text, select, type_coerce, update
 
 from estatecrm.kit import crypto
 from estatecrm.properties.models import Property
@@ -86,3 +86,28 @@ def test_rotate_is_two_step_and_refuses_to_retire_a_key_backups_need(tmp_path: P
     assert env_file.read_text() == written  # nothing changed
     ok(cli(rolled, "secrets", "rotate", "--output", "env", "--env-file", str(env_file), "--yes"))
     assert first not in env_file.read_text()
+
+
+async def test_a_record_with_a_withheld_field_can_still_be_edited(
+    session: Any, client: Any, admin: Any, headers: dict[str, str]
+) -> None:
+    prop = await make_property(session, admin, access_code="Safe 1234")
+    newer = crypto.Keyring([crypto.generate_key()]).encrypt("Safe 9876")
+    await session.execute(
+        update(Property).where(Property.id == prop.id).values(access_code=type_coerce(newer, Text))
+    )
+    await session.commit()
+    session.expunge_all()
+    # An edit form sends every field back, the withheld marker included: no error, and the
+    # stored value (readable once the key is back) is left exactly as it was.
+    r = await client.patch(
+        f"/api/v1/properties/{prop.id}",
+        json={"description": "Now with a new kitchen", "access_code": crypto.WITHHELD},
+        headers=headers,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["description"] == "Now with a new kitchen"
+    stored = await session.scalar(
+        select(type_coerce(Property.access_code, Text)).where(Property.id == prop.id)
+    )
+    assert stored == newer
