@@ -139,7 +139,10 @@ def _query(api: str, expr: str) -> dict[str, float]:
 
 
 async def _drive(app_url: str) -> None:
-    async with httpx.AsyncClient(base_url=app_url, timeout=30) as c:
+    # A new connection per request: a kept-alive one the server closes while idle on a
+    # loaded machine would fail the next request with a ReadError.
+    limits = httpx.Limits(max_connections=20, max_keepalive_connections=0)
+    async with httpx.AsyncClient(base_url=app_url, timeout=60, limits=limits) as c:
 
         async def many(path: str, count: int) -> None:
             await asyncio.gather(*(c.get(path) for _ in range(count)))
