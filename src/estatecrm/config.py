@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -151,9 +151,19 @@ class Settings(BaseSettings):
     error_budget_period_days: int = Field(default=30, ge=1, le=365)
     sli_flush_interval_seconds: float = Field(default=5.0, gt=0, le=300)
     alertmanager_url: str = ""
+    # The deploy gate (`scripts/check-slo.py`): where to read /error-budget (else PUBLIC_URL),
+    # and the share of each error budget below which it warns (exit 1).
+    slo_check_url: str = ""
+    # Alertmanager's default receiver posts to /api/v1/alerts/alertmanager with this bearer
+    # secret; each firing alert becomes a task for an admin of ALERT_TASK_AGENCY_ID (else the
+    # first agency). Empty: the webhook is off (404).
+    alert_webhook_secret: str = Field(default="", repr=False)
+    alert_task_agency_id: int | None = None
+    slo_check_min_budget: float = Field(default=0.2, ge=0, le=1)
     rate_limit_enabled: bool = True
     rate_limit_default: str = "100/minute"
-    rate_limit_health: str = "60/minute"
+    # Empty: /health and /error-budget are never limited (load balancers, deploy gates).
+    rate_limit_health: str = ""
     rate_limit_csrf: str = "10/minute"
     rate_limit_login: str = "5/minute"
     rate_limit_exempt_ips: str = ""
@@ -171,9 +181,11 @@ class Settings(BaseSettings):
         "rate_limit_default", "rate_limit_health", "rate_limit_csrf", "rate_limit_login"
     )
     @classmethod
-    def _rate_limit(cls, value: str) -> str:
+    def _rate_limit(cls, value: str, info: ValidationInfo) -> str:
         from limits import parse_many
 
+        if not value.strip() and info.field_name == "rate_limit_health":
+            return ""
         try:
             parse_many(value)
         except ValueError as exc:

@@ -21,6 +21,7 @@ from estatecrm.applicants import api as applicants_api
 from estatecrm.applicants import pages as applicants_pages
 from estatecrm.auth import api as auth_api
 from estatecrm.auth import pages as auth_pages
+from estatecrm.auth import service as auth_service
 from estatecrm.compliance import api as compliance_api
 from estatecrm.compliance import pages as compliance_pages
 from estatecrm.config import Settings, get_settings
@@ -38,6 +39,7 @@ from estatecrm.properties import api as properties_api
 from estatecrm.properties import pages as properties_pages
 from estatecrm.sales import api as sales_api
 from estatecrm.sales import pages as sales_pages
+from estatecrm.tasks import alerts as tasks_alerts
 from estatecrm.tasks import api as tasks_api
 from estatecrm.tasks import pages as tasks_pages
 from estatecrm.tenancies import api as tenancies_api
@@ -72,6 +74,7 @@ ROUTERS = [
     sales_pages.router,
     maintenance_api.router,
     maintenance_pages.router,
+    tasks_alerts.router,
 ]
 
 
@@ -214,6 +217,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = None
+    app.state.demo_accounts_probe = auth_service.count_demo_accounts
     install_error_handlers(app)
     ops_stack.install(app, settings, error_response=error_response, unexpected=unexpected_error)
     for router in ROUTERS:

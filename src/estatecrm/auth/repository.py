@@ -117,3 +117,11 @@ async def live_user_for_token(session: AsyncSession, token_hash: str, now: datet
             User.is_active.is_(True),
         )
     )
+
+
+async def count_users_in_email_domain(session: AsyncSession, domain: str) -> int:
+    """Users of any agency whose e-mail is at `domain` (deliberately cross-agency: ops check)."""
+    found = await session.scalar(
+        select(func.count()).select_from(User).where(User.email.like(f"%@{domain}"))
+    )
+    return int(found or 0)

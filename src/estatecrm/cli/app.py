@@ -12,7 +12,7 @@ from estatecrm.cli import demo_data
 from estatecrm.cli import secrets as secrets_cli
 from estatecrm.cli import slo as slo_cli
 from estatecrm.cli import users as users_cli
-from estatecrm.cli.common import console, load_settings, run, session_scope
+from estatecrm.cli.common import console, err_console, load_settings, run, session_scope
 
 app = typer.Typer(
     help="Estate Agent CRM: serve, migrate, manage users and load demo data.", no_args_is_help=True
@@ -76,8 +76,18 @@ def demo(
     properties: int = typer.Option(240, help="How many demo properties to create"),
     serve_after: bool = typer.Option(False, "--serve", help="Start the server afterwards"),
 ) -> None:
-    """Migrate the database and load the demo agency (reused if it is already there)."""
+    """Migrate the database and load the demo agency (reused if it is already there).
+
+    Refused with ENVIRONMENT=production: demo accounts have a published password.
+    """
     settings = load_settings()
+    if settings.environment == "production":
+        err_console.print(
+            "[red]Refused:[/red] ENVIRONMENT=production. The demo agency's accounts share a "
+            "published password, so demo data must never reach a production database. Load it "
+            "into a development or staging copy instead."
+        )
+        raise typer.Exit(code=2)
     db_cli.command_upgrade_quiet(settings.database_url)
 
     async def body() -> tuple[bool, int]:

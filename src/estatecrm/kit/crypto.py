@@ -4,13 +4,20 @@ Any column declared `mapped_column(EncryptedString())` is encrypted on the way i
 database and decrypted on the way out, under the keys in `FIELD_ENCRYPTION_KEYS` (newest
 first: the first key encrypts, every key decrypts). `estatecrm secrets rotate` finds every such
 column of every table by its type, so a new sensitive field needs nothing but the type.
+
+A stored value no configured key can decrypt (written under a key this process does not
+have yet, or one since removed) is never an error for the reader: it reads back as
+`WITHHELD`, and every such read is reported to the hooks ops registers (a metric and an
+alert rule count them). Writing `WITHHELD` back is refused, so the marker never replaces
+the real value.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Iterable, Sequence
+import logging
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +35,17 @@ if TYPE_CHECKING:
 # Where an engine carries the key ring of the settings it was built from (see db/session.py).
 DIALECT_ATTR = "estatecrm_keyring"
 _DERIVE_INFO = b"estatecrm field encryption v1"
+
+# What an encrypted field reads as when no configured key decrypts it.
+WITHHELD = "[withheld: encrypted under a key this service does not have]"
+_unreadable_hooks: list[Callable[[], None]] = []
+log = logging.getLogger("estatecrm.crypto")
+
+
+def on_unreadable(hook: Callable[[], None]) -> None:
+    """Call `hook` whenever a stored value is withheld because no key decrypts it."""
+    if hook not in _unreadable_hooks:
+        _unreadable_hooks.append(hook)
 
 
 class InvalidKey(ValueError):
@@ -187,6 +205,11 @@ class EncryptedString(TypeDecorator[str]):
     def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
         if value is None:
             return None
+        if value == WITHHELD:
+            raise UndecryptableValue(
+                "a withheld encrypted value cannot be saved: restore the key it was written "
+                "under to FIELD_ENCRYPTION_KEYS"
+            )
         return keyring_of(dialect).encrypt(str(value))
 
     def process_literal_param(self, value: str | None, dialect: Dialect) -> str:
@@ -196,7 +219,18 @@ class EncryptedString(TypeDecorator[str]):
     def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
         if value is None:
             return None
-        return keyring_of(dialect).decrypt(str(value))
+        keyring = keyring_of(dialect)
+        try:
+            return keyring.decrypt(str(value))
+        except UndecryptableValue:
+            # Serve the record without this field rather than fail the whole request.
+            log.warning(
+                "encrypted value withheld: no configured key decrypts it",
+                extra={"keys": keyring.fingerprints},
+            )
+            for hook in _unreadable_hooks:
+                hook()
+            return WITHHELD
 
     @property
     def python_type(self) -> type[str]:

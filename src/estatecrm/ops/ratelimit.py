@@ -1,10 +1,12 @@
 """Rate limits with the `limits` library: shared in Redis, per-worker memory when Redis fails.
 
-Limits (all configurable, see `.env.example`): the JSON API and `/error-budget` per client
-address (`RATE_LIMIT_DEFAULT`), `/health` (`RATE_LIMIT_HEALTH`), `/csrf-token`
-(`RATE_LIMIT_CSRF`), and sign-in — `POST /login` and `POST /api/v1/auth/token` — per client
-address and per account (`RATE_LIMIT_LOGIN`). Pages for signed-in agents are not limited: a
-whole office shares one address. Static files and `/metrics` are never limited.
+Limits (all configurable, see `.env.example`): the JSON API per client address
+(`RATE_LIMIT_DEFAULT`), `/csrf-token` (`RATE_LIMIT_CSRF`), and sign-in — `POST /login` and
+`POST /api/v1/auth/token` — per client address and per account (`RATE_LIMIT_LOGIN`). Pages for
+signed-in agents are not limited: a whole office shares one address. Static files,
+`/metrics` and `/error-budget` (the deploy gate) are never limited; `/health` (load
+balancers, CI runners, an office NAT polling it) is not limited unless `RATE_LIMIT_HEALTH`
+is set.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ REDIS_TIMEOUT_SECONDS = 0.25
 # Redis costs one failed attempt per interval rather than one per request.
 REDIS_RETRY_AFTER_SECONDS = 5.0
 LOGIN_PATHS = ("/login", "/api/v1/auth/token")
+NEVER_LIMITED = ("/metrics", "/error-budget")
 _MAX_LOGIN_BODY = 64 * 1024
 
 
@@ -112,7 +115,10 @@ class RateLimiter:
         self.enabled = settings.rate_limit_enabled
         self.exempt = parse_networks(split_list(settings.rate_limit_exempt_ips))
         self.default = _rule("default", settings.rate_limit_default)
-        self.health = _rule("health", settings.rate_limit_health)
+        # Health probes: unlimited unless RATE_LIMIT_HEALTH asks for a budget.
+        self.health = (
+            _rule("health", settings.rate_limit_health) if settings.rate_limit_health else None
+        )
         self.csrf = _rule("csrf", settings.rate_limit_csrf)
         self.login = _rule("login", settings.rate_limit_login)
         self.login_account = _rule("login_account", settings.rate_limit_login)
@@ -141,7 +147,7 @@ class RateLimiter:
 
     def rule_for(self, method: str, path: str) -> Rule | None:
         """Which per-address rule applies to a request, if any."""
-        if path.startswith("/static/") or path == "/metrics" or method == "OPTIONS":
+        if path.startswith("/static/") or path in NEVER_LIMITED or method == "OPTIONS":
             return None
         if path == "/health":
             return self.health
@@ -149,7 +155,7 @@ class RateLimiter:
             return self.csrf
         if method == "POST" and path in LOGIN_PATHS:
             return self.login
-        if path.startswith("/api/") or path == "/error-budget":
+        if path.startswith("/api/"):
             return self.default
         return None
 

@@ -222,6 +222,35 @@ def plan_rotation(settings: Settings, usage: KeyUsage | None) -> RotationPlan:
     )
 
 
+@dataclass
+class BackupNeed:
+    """A backup in BACKUP_DIR that may need a key a rotation would retire."""
+
+    path: Path
+    created_at: str
+    keys: list[str]
+
+
+def backups_needing(backup_dir: Path, retired: Sequence[str]) -> list[BackupNeed]:
+    """Backups whose manifest lists a retired key (fingerprints): reading their encrypted
+    fields after a restore may need it. Files that are not backups are skipped."""
+    from estatecrm.ops.backup.archive import read_manifest
+    from estatecrm.ops.backup.manifest import BackupError
+
+    if not retired or not backup_dir.is_dir():
+        return []
+    found: list[BackupNeed] = []
+    for path in sorted(backup_dir.glob("*.tar.gz")):
+        try:
+            manifest = read_manifest(path)
+        except BackupError:
+            continue
+        needed = [fp for fp in manifest.encryption_key_fingerprints if fp in retired]
+        if needed:
+            found.append(BackupNeed(path, manifest.created_at, needed))
+    return found
+
+
 def env_lines(values: Mapping[str, str]) -> list[str]:
     """`NAME=value` lines for a shell or a `.env` file."""
     return [f"{name}={value}" for name, value in values.items()]

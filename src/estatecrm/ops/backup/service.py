@@ -174,6 +174,8 @@ class VerifyReport:
     tables: list[TableCheck] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Encrypted fields the configured keys cannot read (verify fails on these by default).
+    unreadable: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -317,7 +319,7 @@ async def _verify_sqlite(
     )
     stats = await asyncio.to_thread(sqlite_backup.table_stats, scratch, reporter)
     compare(report.manifest, stats, sqlite_backup.revision(scratch), report)
-    report.warnings += _unreadable(settings, _sqlite_encrypted_values(scratch, stats))
+    report.unreadable += _unreadable(settings, _sqlite_encrypted_values(scratch, stats))
 
 
 async def _verify_postgres(
@@ -340,7 +342,7 @@ async def _verify_postgres(
         task.done()
         stats, revision = await postgres.stats_of(scratch, reporter)
         compare(report.manifest, stats, revision, report)
-        report.warnings += _unreadable(settings, await _pg_encrypted_values(scratch, stats))
+        report.unreadable += _unreadable(settings, await _pg_encrypted_values(scratch, stats))
 
 
 # ------------------------------------------------------------------------------------------
