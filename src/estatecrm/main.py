@@ -196,6 +196,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.engine = create_engine(settings)
             app.state.owns_engine = True
             app.state.sessionmaker = create_sessionmaker(app.state.engine)
+        ops_metrics.instrument_engine(app.state.engine)
         await ops_stack.startup(app, is_database_down)
         try:
             yield
