@@ -72,7 +72,7 @@ def error_response(
     return render(request, "error.html", context, status_code=status)
 
 
-def clean_validation_errors(errors: Any) -> list[dict[str, Any]]:
+def _clean_errors(errors: Any) -> list[dict[str, Any]]:
     """Pydantic's errors as `{loc, field, msg, type}`, naming the field a person would fix."""
     cleaned = []
     for err in errors:
@@ -103,7 +103,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        errors = clean_validation_errors(exc.errors())
+        errors = _clean_errors(exc.errors())
         fields = [e["field"] for e in errors if e["field"]]
         message = "Validation failed" + (f": {', '.join(dict.fromkeys(fields))}" if fields else "")
         return error_response(request, 422, message, errors)
