@@ -34,10 +34,11 @@ test: install  ## Run the whole suite on SQLite and PostgreSQL, with coverage
 test-fast: install  ## The suite without browser tests
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -m 'not e2e' $(ARGS)
 
-lint: install  ## ruff check, ruff format --check, mypy
+lint: install  ## ruff check, ruff format --check, mypy, import contracts (docs/architecture.md)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 mutation: install  ## Mutation-test kit/ and every rules.py (mutmut); fails below 95 % per module
 	$(BIN)/python scripts/mutation.py

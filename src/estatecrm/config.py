@@ -15,6 +15,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from estatecrm.kit.crypto import check_keys, split_keys
+
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
 DEFAULT_SQLITE_PATH = Path("var") / "estatecrm.db"
 
@@ -70,7 +72,8 @@ class VaultSettingsSource(PydanticBaseSettingsSource):
         return None, field_name, False
 
     def _vault_config(self) -> Any:
-        from estatecrm.ops.vault import VaultConfig
+        # Imported here: hvac costs ~140 ms to import and most deployments never use Vault.
+        from estatecrm.kit.vault import VaultConfig
 
         found = {**self._dotenv(), **self._env()}
         addr = str(found.get("vault_addr") or "").strip()
@@ -89,7 +92,7 @@ class VaultSettingsSource(PydanticBaseSettingsSource):
         cfg = self._vault_config()
         if cfg is None:
             return {}
-        from estatecrm.ops.vault import read_secret
+        from estatecrm.kit.vault import read_secret
 
         data, _version = read_secret(cfg)
         fields = {name.lower() for name in self.settings_cls.model_fields} - VAULT_FIELDS
@@ -239,8 +242,6 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_encryption_keys(self) -> Settings:
-        from estatecrm.kit.crypto import check_keys, split_keys
-
         keys = split_keys(self.field_encryption_keys)
         if not keys and self.environment == "production":
             raise ValueError(

@@ -10,8 +10,8 @@ from typing import Any
 
 from alembic import command
 
-from estatecrm.cli.db import alembic_config, head_revision
 from estatecrm.config import Settings
+from estatecrm.db.migrations import alembic_config, head_revision
 from estatecrm.db.session import create_engine, create_sessionmaker
 from estatecrm.main import create_app
 from tests.ops.conftest import client_for, free_port, sample

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from estatecrm.auth.models import Agency, ApiToken, Office, User, WebSession
@@ -76,15 +76,6 @@ async def get_session_by_hash(session: AsyncSession, token_hash: str) -> WebSess
 async def get_token_by_hash(session: AsyncSession, token_hash: str) -> ApiToken | None:
     """An API token by its hash."""
     return await session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash))
-
-
-async def revoke_user_sessions(session: AsyncSession, user_id: int, now: datetime) -> None:
-    """Revoke every live web session of a user."""
-    await session.execute(
-        update(WebSession)
-        .where(WebSession.user_id == user_id, WebSession.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
 
 
 async def live_user_for_session(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from datetime import timedelta
 
 from argon2 import PasswordHasher
@@ -195,3 +196,31 @@ async def alert_recipient(session: AsyncSession, agency_id: int | None) -> tuple
     admins = [u for u in await repository.list_users(session, agency_id) if u.role == Role.admin]
     admins.sort(key=lambda u: u.id)
     return agency_id, admins[0].id if admins else None
+
+
+# Lookups for other features (they call this service, never auth's repository).
+
+
+async def get_agency(session: AsyncSession, agency_id: int) -> Agency | None:
+    """An agency by id, or None."""
+    return await repository.get_agency(session, agency_id)
+
+
+async def get_agency_by_name(session: AsyncSession, name: str) -> Agency | None:
+    """An agency by its exact name, or None (the CLI names agencies)."""
+    return await repository.get_agency_by_name(session, name)
+
+
+async def list_agencies(session: AsyncSession) -> Sequence[Agency]:
+    """Every agency, by name (cross-agency jobs: the compliance report)."""
+    return await repository.list_agencies(session)
+
+
+async def get_office(session: AsyncSession, agency_id: int, office_id: int) -> Office | None:
+    """An office of this agency, or None (also when it belongs to another agency)."""
+    return await repository.get_office(session, agency_id, office_id)
+
+
+async def get_user(session: AsyncSession, agency_id: int, user_id: int) -> User | None:
+    """A user of this agency, or None (also when they belong to another agency)."""
+    return await repository.get_user(session, agency_id, user_id)

@@ -13,9 +13,9 @@ from estatecrm.auth import service as auth_service
 from estatecrm.auth.models import Agency, Role, User
 from estatecrm.cli import demo_backoffice, demo_contacts
 from estatecrm.compliance import demo as compliance_demo
-from estatecrm.db.registry import Model
 from estatecrm.kit.clock import utcnow
 from estatecrm.kit.uk_postcode import normalise_postcode, outward_code
+from estatecrm.models import Model
 from estatecrm.properties.models import (
     STATUSES_FOR,
     Furnishing,

@@ -15,8 +15,8 @@ from estatecrm.cli.progress import rich_progress
 from estatecrm.config import Settings
 from estatecrm.db.session import create_engine, create_sessionmaker
 from estatecrm.kit import crypto
+from estatecrm.kit.vault import VaultError, write_secret
 from estatecrm.ops import secrets as ops
-from estatecrm.ops.vault import VaultError, write_secret
 
 app = typer.Typer(help="Secrets: rotation, re-encryption of encrypted fields, key status.")
 

@@ -19,7 +19,7 @@ import hashlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
@@ -29,8 +29,6 @@ from sqlalchemy.types import TypeDecorator
 
 if TYPE_CHECKING:
     from sqlalchemy import MetaData, Table
-
-    from estatecrm.config import Settings
 
 # Where an engine carries the key ring of the settings it was built from (see db/session.py).
 DIALECT_ATTR = "estatecrm_keyring"
@@ -46,6 +44,17 @@ def on_unreadable(hook: Callable[[], None]) -> None:
     """Call `hook` whenever a stored value is withheld because no key decrypts it."""
     if hook not in _unreadable_hooks:
         _unreadable_hooks.append(hook)
+
+
+class KeySettings(Protocol):
+    """The settings the key ring is made from (config.Settings has them; kit cannot import it)."""
+
+    @property
+    def field_encryption_keys(self) -> str: ...
+    @property
+    def secret_key(self) -> str: ...
+    @property
+    def secret_key_previous(self) -> str: ...
 
 
 class InvalidKey(ValueError):
@@ -157,7 +166,7 @@ def _keyring(keys: tuple[str, ...]) -> Keyring:
     return Keyring(keys)
 
 
-def keys_for(settings: Settings) -> list[str]:
+def keys_for(settings: KeySettings) -> list[str]:
     """The field-encryption keys the settings give, newest first.
 
     `FIELD_ENCRYPTION_KEYS` when set; otherwise (never in production) a key derived from
@@ -173,7 +182,7 @@ def keys_for(settings: Settings) -> list[str]:
     return keys
 
 
-def keyring_for(settings: Settings) -> Keyring:
+def keyring_for(settings: KeySettings) -> Keyring:
     """The key ring of these settings (cached per set of keys)."""
     return _keyring(tuple(keys_for(settings)))
 
@@ -184,13 +193,17 @@ def attach(dialect: Dialect, keyring: Keyring) -> None:
 
 
 def keyring_of(dialect: Dialect | None) -> Keyring:
-    """The key ring of an engine, or the process settings' when the engine has none."""
+    """The key ring an engine carries (db.session.create_engine attaches its settings' ring).
+
+    An engine built any other way has none: refused, never guessed from the process settings.
+    """
     keyring = getattr(dialect, DIALECT_ATTR, None) if dialect is not None else None
     if isinstance(keyring, Keyring):
         return keyring
-    from estatecrm.config import get_settings
-
-    return keyring_for(get_settings())
+    raise RuntimeError(
+        "this engine carries no field-encryption key ring: build it with "
+        "estatecrm.db.session.create_engine"
+    )
 
 
 class EncryptedString(TypeDecorator[str]):

@@ -45,7 +45,7 @@ router = APIRouter(tags=["operations"])
 @lru_cache(maxsize=1)
 def head_revision() -> str | None:
     """The newest migration this code ships (read once from the migrations folder)."""
-    from estatecrm.cli.db import head_revision as alembic_head
+    from estatecrm.db.migrations import head_revision as alembic_head
 
     return alembic_head()
 

@@ -26,7 +26,6 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from estatecrm.config import Settings, split_list
@@ -38,6 +37,7 @@ from estatecrm.ops.context import (
     state,
 )
 from estatecrm.ops.metrics import RATE_LIMIT_EXCEEDED
+from estatecrm.web.errors import error_response, wants_json
 
 log = logging.getLogger("estatecrm.ratelimit")
 
@@ -250,10 +250,9 @@ async def _account_of(scope: Scope, receive: Receive) -> tuple[str | None, Recei
 class RateLimitMiddleware:
     """Answers 429 with Retry-After and X-RateLimit-* headers once a client is over its limit."""
 
-    def __init__(self, app: ASGIApp, *, limiter: RateLimiter, responder: Any) -> None:
+    def __init__(self, app: ASGIApp, *, limiter: RateLimiter) -> None:
         self.app = app
         self.limiter = limiter
-        self.responder = responder
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self.limiter.enabled:
@@ -299,15 +298,12 @@ class RateLimitMiddleware:
             extra={"rule": rule.name, "path": label, "client_ip": client, "retry_after": retry},
         )
         request = Request(scope, receive)
-        response: Response
-        if _wants_json(request):
-            response = JSONResponse(
-                {"error": "Rate limit exceeded", "retry_after": retry}, status_code=429
-            )
-        else:
-            response = self.responder(
-                request, 429, f"Too many requests. Try again in {retry} seconds."
-            )
+        message = (
+            "Rate limit exceeded"
+            if wants_json(request)
+            else f"Too many requests. Try again in {retry} seconds."
+        )
+        response = error_response(request, 429, message, extra={"retry_after": retry})
         for key, value in _headers(outcome):
             response.headers.append(key.decode("latin-1"), value.decode("latin-1"))
         response.headers["retry-after"] = str(retry)
@@ -320,11 +316,3 @@ def _headers(outcome: Outcome) -> list[tuple[bytes, bytes]]:
         (b"x-ratelimit-remaining", str(max(0, outcome.remaining)).encode()),
         (b"x-ratelimit-reset", str(math.ceil(outcome.reset_at)).encode()),
     ]
-
-
-def _wants_json(request: Request) -> bool:
-    path = request.url.path
-    if path.startswith("/api/") or path in ("/health", "/csrf-token", "/error-budget"):
-        return True
-    accept = request.headers.get("accept", "")
-    return "application/json" in accept and "text/html" not in accept

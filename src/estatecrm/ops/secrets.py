@@ -16,6 +16,7 @@ from sqlalchemy import Table, Text, literal, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from estatecrm.config import Settings, generate_secret_key
+from estatecrm.db.base import all_tables
 from estatecrm.kit import crypto
 from estatecrm.ops.backup.progress import Reporter
 
@@ -26,10 +27,8 @@ class RotationError(RuntimeError):
 
 def _targets() -> list[tuple[Table, str]]:
     """Every (table, encrypted column) the code declares, via the EncryptedString type."""
-    from estatecrm.db.registry import Model
-
     targets: list[tuple[Table, str]] = []
-    for table, columns in crypto.encrypted_columns(Model.metadata):
+    for table, columns in crypto.encrypted_columns(all_tables()):
         if len(table.primary_key.columns) != 1:
             raise RotationError(f"table {table.name} needs a single-column primary key")
         targets += [(table, c) for c in columns]
@@ -290,7 +289,7 @@ def update_env_file(path: Path, values: Mapping[str, str]) -> None:
 
 def vault_config(settings: Settings) -> Any:
     """The Vault location the settings were read from."""
-    from estatecrm.ops.vault import VaultConfig
+    from estatecrm.kit.vault import VaultConfig
 
     return VaultConfig(
         addr=settings.vault_addr,

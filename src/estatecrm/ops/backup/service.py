@@ -13,6 +13,7 @@ from typing import Any
 
 from estatecrm import __version__
 from estatecrm.config import Settings
+from estatecrm.db.base import all_tables
 from estatecrm.kit import crypto
 from estatecrm.ops.backup import postgres
 from estatecrm.ops.backup import sqlite as sqlite_backup
@@ -68,7 +69,7 @@ def _revision_problem(revision: str | None) -> str | None:
     from alembic.script import ScriptDirectory
     from alembic.util.exc import CommandError
 
-    from estatecrm.cli.db import alembic_config
+    from estatecrm.db.migrations import alembic_config
 
     if revision is None:
         return (
@@ -96,7 +97,7 @@ def _must_exist(path: Path) -> None:
 
 def head_revision() -> str | None:
     """The newest migration the code knows."""
-    from estatecrm.cli.db import head_revision as head
+    from estatecrm.db.migrations import head_revision as head
 
     return head()
 
@@ -222,11 +223,9 @@ def _unreadable(settings: Settings, values: Iterable[tuple[str, str, Any]]) -> l
 
 
 def _encrypted_targets(tables: Iterable[str]) -> list[tuple[str, list[str]]]:
-    from estatecrm.db.registry import Model
-
     present = set(tables)
     return [
-        (t.name, cols) for t, cols in crypto.encrypted_columns(Model.metadata) if t.name in present
+        (t.name, cols) for t, cols in crypto.encrypted_columns(all_tables()) if t.name in present
     ]
 
 
