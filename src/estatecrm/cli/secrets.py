@@ -106,6 +106,42 @@ def rotate(
     """Generate a new SECRET_KEY and field-encryption key, keep the previous ones valid and
     write the new values to Vault or the environment; re-encrypt as a second step."""
     settings = load_settings()
+    target = _output(settings, output, env_file)
+    try:
+        usage = run(lambda: _usage(settings, crypto.keys_for(settings)))
+    except (SQLAlchemyError, OSError, ops.RotationError) as exc:
+        err_console.print(f"[red]Cannot read the encrypted fields:[/red] {str(exc)[:300]}")
+        raise typer.Exit(code=1) from None
+    plan = ops.plan_rotation(settings, usage)
+    _refuse_retiring_backed_up_keys(settings, plan, yes)
+    values = plan.values()
+
+    # The new keys are stored BEFORE any value is encrypted under them.
+    _store(target, settings, env_file, values)
+    _report_keys(plan)
+    if not reencrypt:
+        where = "from Vault" if target == Output.vault else "from the new values"
+        err_console.print(
+            "[bold]Next steps[/bold] (nothing is re-encrypted yet, so every running process "
+            "still reads every value):\n"
+            f"  1. Restart every process (one at a time) so it reads the new keys {where}; "
+            "a process still on the old keys serves values written under the new key as "
+            "withheld (counted by encrypted_values_withheld_total), never as an error.\n"
+            "  2. When every process runs with the new keys: estatecrm secrets reencrypt\n"
+            "  3. Check: estatecrm secrets status (every value under the newest key)."
+        )
+        return
+    results = run(lambda: _reencrypt(settings, plan.keyring, batch_size))
+    _finish(results)
+    err_console.print(
+        "[green]Every encrypted field is now under the new key.[/green] Restart every process "
+        "with the new values (processes still on the old settings cannot read re-encrypted "
+        "fields; for zero downtime use --no-reencrypt, roll out, then `secrets reencrypt`)."
+    )
+
+
+def _output(settings: Settings, output: Output | None, env_file: Path | None) -> Output:
+    """Where the new values go: Vault when VAULT_ADDR is set, else the environment."""
     target = output or (Output.vault if settings.vault_addr else Output.env)
     if target == Output.vault and not settings.vault_addr:
         err_console.print("[red]--output vault needs VAULT_ADDR (and VAULT_SECRET_PATH)[/red]")
@@ -113,13 +149,11 @@ def rotate(
     if env_file is not None and target != Output.env:
         err_console.print("[red]--env-file goes with --output env[/red]")
         raise typer.Exit(code=2)
+    return target
 
-    try:
-        usage = run(lambda: _usage(settings, crypto.keys_for(settings)))
-    except (SQLAlchemyError, OSError, ops.RotationError) as exc:
-        err_console.print(f"[red]Cannot read the encrypted fields:[/red] {str(exc)[:300]}")
-        raise typer.Exit(code=1) from None
-    plan = ops.plan_rotation(settings, usage)
+
+def _refuse_retiring_backed_up_keys(settings: Settings, plan: ops.RotationPlan, yes: bool) -> None:
+    """Name the backups that list a key this rotation retires; refuse unless --yes."""
     needs = ops.backups_needing(settings.backup_dir, plan.retired)
     if needs:
         err_console.print(
@@ -137,9 +171,12 @@ def rotate(
                 "was changed."
             )
             raise typer.Exit(code=2)
-    values = plan.values()
 
-    # The new keys are stored BEFORE any value is encrypted under them.
+
+def _store(
+    target: Output, settings: Settings, env_file: Path | None, values: dict[str, str]
+) -> None:
+    """Write the new values to Vault, to the .env file, or print them."""
     if target == Output.vault:
         cfg = ops.vault_config(settings)
         try:
@@ -160,6 +197,10 @@ def rotate(
             "[green]New secrets printed above[/green]: put them in the service's environment "
             "now — encrypted fields will only be readable with them."
         )
+
+
+def _report_keys(plan: ops.RotationPlan) -> None:
+    """The field-encryption keys now in use, and those retired."""
     fingerprints = ", ".join(crypto.fingerprint(k) for k in plan.keys)
     err_console.print(
         f"Field-encryption keys, newest first: {fingerprints} (new: {fingerprints.split(',')[0]})."
@@ -170,25 +211,6 @@ def rotate(
             f"Retired keys no stored value needs: {', '.join(plan.retired)} (keep them only to "
             "read backups made before they were retired)."
         )
-    if not reencrypt:
-        where = "from Vault" if target == Output.vault else "from the new values"
-        err_console.print(
-            "[bold]Next steps[/bold] (nothing is re-encrypted yet, so every running process "
-            "still reads every value):\n"
-            f"  1. Restart every process (one at a time) so it reads the new keys {where}; "
-            "a process still on the old keys serves values written under the new key as "
-            "withheld (counted by encrypted_values_withheld_total), never as an error.\n"
-            "  2. When every process runs with the new keys: estatecrm secrets reencrypt\n"
-            "  3. Check: estatecrm secrets status (every value under the newest key)."
-        )
-        return
-    results = run(lambda: _reencrypt(settings, plan.keyring, batch_size))
-    _finish(results)
-    err_console.print(
-        "[green]Every encrypted field is now under the new key.[/green] Restart every process "
-        "with the new values (processes still on the old settings cannot read re-encrypted "
-        "fields; for zero downtime use --no-reencrypt, roll out, then `secrets reencrypt`)."
-    )
 
 
 @app.command("reencrypt")

@@ -249,17 +249,22 @@ def check(
     code = EXIT_CODES[status]
 
     if alert and status != "healthy":
-        target = alertmanager_url or _alertmanager_default()
-        if not target:
-            err_console.print("[yellow]--alert given but ALERTMANAGER_URL is not set[/yellow]")
-        else:
-            try:
-                send_alert(target, alert_payload(alert_key, base, report, problem), timeout)
-                err_console.print(f"Alert sent to {target} ({ALERT_NAMES[alert_key][0]})")
-            except httpx.HTTPError as exc:
-                # The deploy gate still gets the budget's exit code, not the alert's.
-                err_console.print(f"[red]Could not send the alert to {target}[/red]: {exc}")
+        payload = alert_payload(alert_key, base, report, problem)
+        _send(alertmanager_url or _alertmanager_default(), payload, alert_key, timeout)
     raise typer.Exit(code=code)
+
+
+def _send(target: str | None, payload: Any, alert_key: str, timeout: float) -> None:
+    """Post the alert; a failure is reported, never turned into the gate's exit code."""
+    if not target:
+        err_console.print("[yellow]--alert given but ALERTMANAGER_URL is not set[/yellow]")
+        return
+    try:
+        send_alert(target, payload, timeout)
+        err_console.print(f"Alert sent to {target} ({ALERT_NAMES[alert_key][0]})")
+    except httpx.HTTPError as exc:
+        # The deploy gate still gets the budget's exit code, not the alert's.
+        err_console.print(f"[red]Could not send the alert to {target}[/red]: {exc}")
 
 
 def main() -> None:
