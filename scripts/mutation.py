@@ -21,7 +21,7 @@ tests marked `mutation` (pure tests of those modules), then this script:
    exceeds its time box.
 
 Environment: MUTATION_THRESHOLD (percent, default 95), MUTATION_TIMEOUT (seconds for the whole
-run, default 900), MUTATION_CHILDREN (parallel mutants, default the number of CPUs).
+run, default 1800), MUTATION_CHILDREN (parallel mutants, default the number of CPUs).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ EQUIVALENTS = ROOT / "mutation-equivalents.txt"
 MUTMUT = Path(sys.executable).with_name("mutmut")
 LOG = ROOT / "var" / "mutation.log"
 THRESHOLD = float(os.environ.get("MUTATION_THRESHOLD", "95"))
-TIMEOUT = int(os.environ.get("MUTATION_TIMEOUT", "900"))
+TIMEOUT = int(os.environ.get("MUTATION_TIMEOUT", "1800"))
 CHILDREN = int(os.environ.get("MUTATION_CHILDREN", str(os.cpu_count() or 2)))
 DETECTED = {"killed", "timeout"}
 CONSTANT = re.compile(r"^_?[A-Z][A-Z0-9_]+$")
