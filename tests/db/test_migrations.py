@@ -115,7 +115,7 @@ def test_models_and_migrations_do_not_drift(scratch_url: str) -> None:
 
 
 async def _load_demo(url: str) -> None:
-    async with session_scope(Settings(database_url=url)) as session:
+    async with session_scope(Settings(database_url=url), cross_agency="test: demo") as session:
         await demo_data.load(session, properties=30)
 
 

@@ -9,6 +9,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from estatecrm.auth.models import Agency, ApiToken, Office, User, WebSession
+from estatecrm.db.scoping import cross_agency
+
+# Signing in finds the user (and so the agency) from an e-mail address or a token hash: those
+# lookups run before any agency is known, and say so.
+SIGN_IN = "sign-in: the agency is not known until the user is"
 
 
 async def get_agency_by_name(session: AsyncSession, name: str) -> Agency | None:
@@ -50,7 +55,9 @@ async def list_offices(session: AsyncSession, agency_id: int) -> Sequence[Office
 
 async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
     """A user by e-mail address (case-insensitive)."""
-    return await session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+    # E-mail addresses are unique across the installation, so the lookup crosses agencies.
+    stmt = select(User).where(func.lower(User.email) == email.lower())
+    return await session.scalar(cross_agency(stmt, SIGN_IN))
 
 
 async def get_user(session: AsyncSession, agency_id: int, user_id: int) -> User | None:
@@ -70,12 +77,14 @@ async def list_users(session: AsyncSession, agency_id: int) -> Sequence[User]:
 
 async def get_session_by_hash(session: AsyncSession, token_hash: str) -> WebSession | None:
     """A web session by its token hash."""
-    return await session.scalar(select(WebSession).where(WebSession.token_hash == token_hash))
+    stmt = select(WebSession).where(WebSession.token_hash == token_hash)
+    return await session.scalar(cross_agency(stmt, SIGN_IN))
 
 
 async def get_token_by_hash(session: AsyncSession, token_hash: str) -> ApiToken | None:
     """An API token by its hash."""
-    return await session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash))
+    stmt = select(ApiToken).where(ApiToken.token_hash == token_hash)
+    return await session.scalar(cross_agency(stmt, SIGN_IN))
 
 
 async def revoke_user_sessions(session: AsyncSession, user_id: int, now: datetime) -> None:
@@ -91,7 +100,7 @@ async def live_user_for_session(
     session: AsyncSession, token_hash: str, now: datetime
 ) -> User | None:
     """The active user behind an unexpired, unrevoked web session (one query)."""
-    return await session.scalar(
+    stmt = (
         select(User)
         .join(
             WebSession, (WebSession.user_id == User.id) & (WebSession.agency_id == User.agency_id)
@@ -103,11 +112,12 @@ async def live_user_for_session(
             User.is_active.is_(True),
         )
     )
+    return await session.scalar(cross_agency(stmt, SIGN_IN))
 
 
 async def live_user_for_token(session: AsyncSession, token_hash: str, now: datetime) -> User | None:
     """The active user behind an unexpired, unrevoked API token (one query)."""
-    return await session.scalar(
+    stmt = (
         select(User)
         .join(ApiToken, (ApiToken.user_id == User.id) & (ApiToken.agency_id == User.agency_id))
         .where(
@@ -117,3 +127,4 @@ async def live_user_for_token(session: AsyncSession, token_hash: str, now: datet
             User.is_active.is_(True),
         )
     )
+    return await session.scalar(cross_agency(stmt, SIGN_IN))

@@ -44,7 +44,9 @@ from estatecrm.db.base import AgencyScoped, Model
 AGENCY_KEY = "estatecrm_agency_id"
 CROSS_AGENCY = "estatecrm_cross_agency"
 S = TypeVar("S", bound=Executable)
-_flushing: contextvars.ContextVar[bool] = contextvars.ContextVar("estatecrm_flushing", default=False)
+_flushing: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "estatecrm_flushing", default=False
+)
 
 
 class UnscopedQuery(RuntimeError):
@@ -132,9 +134,14 @@ def _scope(state: ORMExecuteState) -> None:
 # --- The guard below the ORM (switched on by tests/conftest.py) ---------------------------
 
 
-@cache
 def agency_tables() -> frozenset[str]:
-    """Names of the tables whose rows belong to an agency."""
+    """Names of the tables whose rows belong to an agency (of the models imported so far)."""
+    mappers = Model.registry.mappers
+    return _agency_tables(len(mappers)) if mappers else frozenset()
+
+
+@cache
+def _agency_tables(_count: int) -> frozenset[str]:
     return frozenset(
         m.local_table.name  # type: ignore[attr-defined]
         for m in Model.registry.mappers

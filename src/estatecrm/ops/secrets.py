@@ -16,6 +16,7 @@ from sqlalchemy import Table, Text, literal, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from estatecrm.config import Settings, generate_secret_key
+from estatecrm.db.scoping import cross_agency_session
 from estatecrm.kit import crypto
 from estatecrm.ops.backup.progress import Reporter
 
@@ -64,6 +65,9 @@ class KeyUsage:
         return self.per_key[position] > 0
 
 
+ROTATION = "key rotation reads and rewrites the encrypted values of every agency"
+
+
 async def key_usage(
     factory: async_sessionmaker[AsyncSession],
     keys: Sequence[str],
@@ -79,6 +83,7 @@ async def key_usage(
         last: Any = None
         while True:
             async with factory() as session, session.begin():
+                cross_agency_session(session, ROTATION)
                 stmt = select(pk, _raw(table, column)).where(table.c[column].is_not(None))
                 if last is not None:
                     stmt = stmt.where(pk > last)
@@ -139,6 +144,7 @@ async def reencrypt(
         last: Any = None
         while True:
             async with factory() as session, session.begin():
+                cross_agency_session(session, ROTATION)
                 stmt = select(pk, _raw(table, column)).where(table.c[column].is_not(None))
                 if last is not None:
                     stmt = stmt.where(pk > last)

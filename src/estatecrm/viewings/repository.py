@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from estatecrm.applicants.models import Applicant
 from estatecrm.auth.models import User
+from estatecrm.db.scoping import cross_agency
 from estatecrm.properties.models import Property
 from estatecrm.viewings.models import (
     MAX_DURATION_MINUTES,
@@ -301,7 +302,10 @@ async def has_any_feed(session: AsyncSession, agency_id: int, user_id: int) -> b
 
 async def feed_by_hash(session: AsyncSession, token_hash: str) -> CalendarFeed | None:
     """A calendar feed by the hash of its token."""
-    return await session.scalar(select(CalendarFeed).where(CalendarFeed.token_hash == token_hash))
+    # The token is the only credential of a feed URL: it decides the agency, so the lookup
+    # runs before one is bound.
+    stmt = select(CalendarFeed).where(CalendarFeed.token_hash == token_hash)
+    return await session.scalar(cross_agency(stmt, "calendar feed: the token names the agency"))
 
 
 async def revoke_feeds(session: AsyncSession, agency_id: int, user_id: int, now: datetime) -> int:
