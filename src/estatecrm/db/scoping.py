@@ -36,7 +36,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.util import find_tables
 
 from estatecrm.db.base import AgencyScoped, Model
@@ -95,8 +95,20 @@ def cross_agency(statement: S, reason: str) -> S:
 def _touches_agency_data(state: ORMExecuteState) -> bool:
     # Walks the whole statement (subqueries too); runs only in sessions with no scope at all.
     owned = agency_tables()
-    tables = find_tables(state.statement, include_aliases=True, include_joins=True)
+    statement = state.statement
+    if not isinstance(statement, ClauseElement):
+        return False
+    tables = find_tables(statement, include_aliases=True, include_joins=True)
     return any(getattr(t, "name", None) in owned for t in tables)
+
+
+def _names_agency_parameter(parameters: Any) -> bool:
+    # The criterion's bound parameter is called agency_id_<n>; a caller's parameter of that
+    # name would replace its value, so none may start with "agency_id".
+    if not parameters:
+        return False
+    batches = parameters if isinstance(parameters, list | tuple) else [parameters]
+    return any(str(key).startswith("agency_id") for batch in batches for key in batch)
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -118,6 +130,8 @@ def _scope(state: ORMExecuteState) -> None:
                 "signed-in agency (CurrentUser does) or mark it cross_agency(..., reason)"
             )
         return
+    if _names_agency_parameter(state.parameters):
+        raise UnscopedQuery("a parameter named agency_id… could override the agency criterion")
     if state.is_relationship_load or not state.is_orm_statement:
         # A relationship load inherits its parent's criteria (propagate_to_loaders); a Core
         # statement on tables has no entities to scope, and the test-suite guard refuses it.
