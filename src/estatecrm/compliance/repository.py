@@ -343,7 +343,9 @@ def _items_union(
             required = union_all(
                 *[select(literal(t.value, String).label("type")) for t in wanted_types]
             ).subquery("required_type")
-            recorded = exists().where(
+            # exists(<entity column>), not a bare exists(): it names the entity, so the
+            # session's agency criterion reaches the subquery too.
+            recorded = exists(Certificate.id).where(
                 Certificate.property_id == Property.id,
                 Certificate.type == required.c.type,
             )

@@ -43,6 +43,7 @@ from estatecrm.db.base import AgencyScoped, Model
 
 AGENCY_KEY = "estatecrm_agency_id"
 CROSS_AGENCY = "estatecrm_cross_agency"
+_BY_IDENTITY = "estatecrm_reload_by_identity"
 S = TypeVar("S", bound=Executable)
 _flushing: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "estatecrm_flushing", default=False
@@ -117,6 +118,11 @@ def _scope(state: ORMExecuteState) -> None:
         return
     if state.execution_options.get(CROSS_AGENCY):
         return
+    if state.is_column_load:
+        # A refresh or deferred load re-reads, by primary key, a row this session already
+        # holds (SQLAlchemy adds no criteria to these): nothing new can come through.
+        state.update_execution_options(**{_BY_IDENTITY: True})
+        return
     reason = state.session.info.get(CROSS_AGENCY)
     if reason:
         # Carried down to the cursor, where the test-suite guard reads it.
@@ -136,7 +142,12 @@ def _scope(state: ORMExecuteState) -> None:
         # A relationship load inherits its parent's criteria (propagate_to_loaders); a Core
         # statement on tables has no entities to scope, and the test-suite guard refuses it.
         return
-    state.statement = state.statement.options(
+    state.statement = scoped(state.statement, agency_id)
+
+
+def scoped(statement: Any, agency_id: int) -> Any:
+    """The statement with the agency criterion on every agency-owned entity it touches."""
+    return statement.options(
         with_loader_criteria(
             AgencyScoped,
             lambda cls: cls.agency_id == agency_id,
@@ -197,7 +208,7 @@ def _check_cursor(
     if _flushing.get():
         return
     options = context.execution_options if context is not None else {}
-    if options.get(CROSS_AGENCY):
+    if options.get(CROSS_AGENCY) or options.get(_BY_IDENTITY):
         return
     missing = unscoped_tables(statement)
     if missing:
