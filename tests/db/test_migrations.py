@@ -17,13 +17,12 @@ from estatecrm.cli.common import session_scope
 from estatecrm.cli.db import alembic_config, head_revision
 from estatecrm.config import Settings
 from estatecrm.db.registry import Model
-from estatecrm.db.scoping import CROSS_AGENCY
-from estatecrm.db.session import create_engine
 from tests.services import (
     postgres_url,
     prepare_postgres_database,
     require_or_skip,
     run_coroutine,
+    whole_database_engine,
 )
 
 
@@ -41,8 +40,7 @@ def scratch_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 def _engine(url: str) -> AsyncEngine:
     """An engine for checking a scratch database: its raw SQL reads every agency's rows."""
-    engine = create_engine(Settings(database_url=url))
-    engine.sync_engine.update_execution_options(**{CROSS_AGENCY: "test: whole-database checks"})
+    engine: AsyncEngine = whole_database_engine(Settings(database_url=url))
     return engine
 
 
