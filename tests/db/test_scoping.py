@@ -125,6 +125,12 @@ async def test_the_guard_fails_a_deliberately_unscoped_query(
     # Bound, so the ORM is content; but SQL the ORM cannot scope (text, Core tables) reaches
     # the cursor without the criterion, and the suite-wide guard fails it.
     scoping.bind_agency(fresh, two_agencies["agency"])
+    # The unit of work's own UPDATE (by primary key, of a row loaded in scope) passes...
+    mine = await fresh.get(Property, two_agencies["mine"])
+    assert mine is not None
+    mine.bedrooms = 4
+    await fresh.flush()
+    await fresh.flush()  # ...and a flush with nothing to do leaves the guard on.
     with pytest.raises(UnscopedQuery, match="without the agency criterion"):
         await fresh.execute(text("SELECT id FROM property"))
     with pytest.raises(UnscopedQuery, match="without the agency criterion"):

@@ -17,15 +17,15 @@ DELETE statements (a flush) change rows by primary key, and those rows were load
 under the session's scope. `Agency` itself is not agency-owned (it is the tenant); nor is
 operational data such as `sli_minute`.
 
-`install_guard()` (switched on for the whole test suite) adds a check below the ORM: any SQL
-that reads, updates or deletes an agency-owned table without an `agency_id = <parameter>`
-condition for it fails, unless it was marked cross-agency. It catches what the ORM criterion
-cannot see: Core or text statements, and a session scope forgotten somewhere.
+`install_guard()` (on for the whole test suite and in development) adds a check below the ORM:
+any SQL that reads, updates or deletes an agency-owned table without an `agency_id =
+<parameter>` condition for each use of it fails, unless it was marked cross-agency, is a
+flush's own statement, or re-reads a row the session holds (a refresh). It catches what the
+ORM criterion cannot see: Core or text statements, and a session scope forgotten somewhere.
 """
 
 from __future__ import annotations
 
-import contextvars
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,9 +45,6 @@ AGENCY_KEY = "estatecrm_agency_id"
 CROSS_AGENCY = "estatecrm_cross_agency"
 _BY_IDENTITY = "estatecrm_reload_by_identity"
 S = TypeVar("S", bound=Executable)
-_flushing: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "estatecrm_flushing", default=False
-)
 
 
 class UnscopedQuery(RuntimeError):
@@ -161,7 +158,7 @@ def _criterion(agency_id: int) -> Any:
     )
 
 
-# --- The guard below the ORM (switched on by tests/conftest.py) ---------------------------
+# --- The guard below the ORM (tests/conftest.py; development engines) ----------------------
 
 
 def agency_tables() -> frozenset[str]:
@@ -201,19 +198,23 @@ def unscoped_tables(sql: str) -> list[str]:
             uses[name] = uses.get(name, 0) + 1
     if not uses:
         return []
-    scoped: dict[str, int] = {}
+    covered: dict[str, int] = {}
     for name in _CRITERION.findall(sql):
-        scoped[name.lower()] = scoped.get(name.lower(), 0) + 1
-    return sorted(name for name, n in uses.items() if scoped.get(name, 0) < n)
+        covered[name.lower()] = covered.get(name.lower(), 0) + 1
+    return sorted(name for name, n in uses.items() if covered.get(name, 0) < n)
+
+
+def _from_unit_of_work(options: Any) -> bool:
+    # A flush runs its statements with the mapper's own compiled cache; nothing else does.
+    cache = options.get("compiled_cache")
+    return cache is not None and any(cache is m._compiled_cache for m in Model.registry.mappers)
 
 
 def _check_cursor(
     _conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool
 ) -> None:
-    if _flushing.get():
-        return
     options = context.execution_options if context is not None else {}
-    if options.get(CROSS_AGENCY) or options.get(_BY_IDENTITY):
+    if options.get(CROSS_AGENCY) or options.get(_BY_IDENTITY) or _from_unit_of_work(options):
         return
     missing = unscoped_tables(statement)
     if missing:
@@ -223,19 +224,8 @@ def _check_cursor(
         )
 
 
-def _flush_starts(_session: Session, _context: Any, _instances: Any) -> None:
-    _flushing.set(True)
-
-
-def _flush_ends(_session: Session, *_args: Any) -> None:
-    _flushing.set(False)
-
-
 def install_guard() -> None:
     """Fail any SQL on agency-owned tables that lacks the agency criterion (for tests)."""
     if event.contains(Engine, "before_cursor_execute", _check_cursor):
         return
     event.listen(Engine, "before_cursor_execute", _check_cursor)
-    event.listen(Session, "before_flush", _flush_starts)
-    event.listen(Session, "after_flush_postexec", _flush_ends)
-    event.listen(Session, "after_soft_rollback", _flush_ends)
