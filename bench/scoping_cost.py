@@ -24,11 +24,12 @@ from typing import Any
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
+from estatecrm import models
 from estatecrm.applicants.models import Applicant
 from estatecrm.auth.models import Agency
 from estatecrm.config import Settings
 from estatecrm.contacts.models import Contact
-from estatecrm.db import registry, scoping
+from estatecrm.db import scoping
 from estatecrm.db.session import create_engine, create_sessionmaker
 from estatecrm.properties.models import Property
 
@@ -94,7 +95,7 @@ async def main(rounds: int, n: int) -> None:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         engine = create_engine(Settings(environment="staging", database_url=url))
         async with engine.begin() as conn:
-            await conn.run_sync(registry.Model.metadata.create_all)
+            await conn.run_sync(models.Model.metadata.create_all)
         factory = create_sessionmaker(engine)
         agency_id = await _seed(factory)
         results: dict[str, list[float]] = {"before": [], "crossing": [], "bound": []}

@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from estatecrm.cli import demo_data
 from estatecrm.cli.common import session_scope
-from estatecrm.cli.db import alembic_config, head_revision
 from estatecrm.config import Settings
-from estatecrm.db.registry import Model
+from estatecrm.db.migrations import alembic_config, head_revision
+from estatecrm.models import Model
 from tests.services import (
     postgres_url,
     prepare_postgres_database,

@@ -178,7 +178,7 @@ def test_the_guard_reads_the_sql(sql: str, missing: list[str]) -> None:
 
 
 def test_every_table_with_an_agency_id_is_agency_owned() -> None:
-    from estatecrm.db.registry import Model
+    from estatecrm.models import Model
 
     with_column = {t.name for t in Model.metadata.tables.values() if "agency_id" in t.c}
     assert scoping.agency_tables() == with_column

@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from estatecrm.activity import repository as activity_repository
 from estatecrm.activity import service as activity
 from estatecrm.applicants import repository as applicant_repository
 from estatecrm.auth.models import Role, User
@@ -523,7 +522,7 @@ async def merge(
     }
     for reference in _references:
         moved[reference.key] = await reference.move(session, agency_id, other.id, kept.id)
-    await activity_repository.reassign_entity(session, agency_id, ENTITY, other.id, kept.id)
+    await activity.reassign_entity(session, agency_id, ENTITY, other.id, kept.id)
     await repository.delete(session, other)
     derive(kept)
     kept.updated_at = utcnow()
@@ -576,3 +575,23 @@ async def pick(session: AsyncSession, user: User, q: str) -> Sequence[Contact]:
     if not q.strip():
         return []
     return await repository.pick(session, user.agency_id, q)
+
+
+# Lookups for other features (they call this service, never contacts' repository).
+
+
+async def find(session: AsyncSession, agency_id: int, contact_id: int) -> Contact | None:
+    """A contact of this agency with its roles, or None (also when foreign)."""
+    return await repository.get(session, agency_id, contact_id)
+
+
+async def exists(session: AsyncSession, agency_id: int, contact_id: int) -> bool:
+    """Whether this agency has the contact."""
+    return await repository.exists(session, agency_id, contact_id)
+
+
+async def get_many(
+    session: AsyncSession, agency_id: int, contact_ids: Sequence[int]
+) -> dict[int, Contact]:
+    """The agency's contacts among these ids, by id, in one query (missing ones left out)."""
+    return await repository.get_many(session, agency_id, contact_ids)

@@ -19,7 +19,6 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from estatecrm.config import Settings
 from estatecrm.db import scoping
 from estatecrm.kit import crypto
-from estatecrm.ops.metrics import instrument_engine
 
 WRITE_INTENT = "estatecrm_write_intent"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -64,7 +63,6 @@ def create_engine(settings: Settings) -> AsyncEngine:
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
     else:
         engine = _postgres_engine(settings, url)
-    instrument_engine(engine)
     if settings.is_development:
         # A developer's copy (and every server the tests start) fails unscoped SQL at once.
         scoping.install_guard()
