@@ -11,7 +11,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import Column, Integer, MetaData, String, Table
 from sqlalchemy.dialects import sqlite
 
-from estatecrm.config import Settings, get_settings
+from estatecrm.config import Settings
 from estatecrm.kit import crypto
 
 pytestmark = pytest.mark.mutation
@@ -143,13 +143,14 @@ def test_keyring_for_settings_is_cached_per_set_of_keys() -> None:
 
 
 def test_each_dialect_carries_its_own_keyring() -> None:
-    """An engine's dialect names its ring; without one, the process settings' ring is used."""
+    """An engine's dialect names its ring; without one it is refused, never guessed."""
     dialect = sqlite.dialect()
-    process_ring = crypto.keyring_for(get_settings())
-    assert crypto.keyring_of(None) is process_ring
-    assert crypto.keyring_of(dialect) is process_ring
+    for without in (None, dialect):
+        with pytest.raises(RuntimeError, match="no field-encryption key ring"):
+            crypto.keyring_of(without)
     setattr(dialect, crypto.DIALECT_ATTR, "not a keyring")
-    assert crypto.keyring_of(dialect) is process_ring
+    with pytest.raises(RuntimeError, match="no field-encryption key ring"):
+        crypto.keyring_of(dialect)
     ring = crypto.Keyring([crypto.generate_key()])
     crypto.attach(dialect, ring)
     assert vars(dialect)["estatecrm_keyring"] is ring
