@@ -26,7 +26,9 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from estatecrm.config import Settings
+from estatecrm.db import relations
 from estatecrm.db.session import create_engine
+from estatecrm.features import build_relations
 from tests.browser import BrowserClient
 from tests.builders import make_agency, make_user, token_headers
 from tests.services import (
@@ -113,7 +115,7 @@ def session_factory(connection: AsyncConnection) -> async_sessionmaker[AsyncSess
 async def session(session_factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     """A session for building data and checking results."""
     async with session_factory() as s:
-        yield s
+        yield relations.attach(s, build_relations())
 
 
 @pytest.fixture

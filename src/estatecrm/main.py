@@ -28,6 +28,7 @@ from estatecrm.contacts import api as contacts_api
 from estatecrm.contacts import pages as contacts_pages
 from estatecrm.db.session import create_engine, create_sessionmaker
 from estatecrm.errors import CRMError
+from estatecrm.features import build_relations
 from estatecrm.maintenance import api as maintenance_api
 from estatecrm.maintenance import pages as maintenance_pages
 from estatecrm.offers import api as offers_api
@@ -214,6 +215,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = None
+    # What features hold that refers to each other's records; every request's session has it.
+    app.state.relations = build_relations()
     install_error_handlers(app)
     ops_stack.install(app, settings, error_response=error_response, unexpected=unexpected_error)
     for router in ROUTERS:

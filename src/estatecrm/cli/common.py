@@ -13,7 +13,9 @@ from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from estatecrm.config import Settings, get_settings
+from estatecrm.db import relations
 from estatecrm.db.session import create_engine, create_sessionmaker
+from estatecrm.features import build_relations
 
 console = Console()
 err_console = Console(stderr=True)
@@ -38,11 +40,12 @@ def load_settings() -> Settings:
 
 @asynccontextmanager
 async def session_scope(settings: Settings) -> AsyncIterator[AsyncSession]:
-    """One session and transaction for a CLI command; committed when the block succeeds."""
+    """One session and transaction for a CLI command, with the features' relations wired;
+    committed when the block succeeds."""
     engine = create_engine(settings)
     try:
         async with create_sessionmaker(engine)() as session, session.begin():
-            yield session
+            yield relations.attach(session, build_relations())
     finally:
         await engine.dispose()
 

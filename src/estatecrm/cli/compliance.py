@@ -19,7 +19,6 @@ from estatecrm.cli.common import console, err_console, load_settings, run, sessi
 from estatecrm.compliance import rules
 from estatecrm.compliance import service as compliance_service
 from estatecrm.kit.clock import today_london
-from estatecrm.tenancies import service as tenancy_service
 
 app = typer.Typer(help="Compliance certificates and duties.", no_args_is_help=True)
 
@@ -144,7 +143,3 @@ def report(
         for r in reports:
             _print(r)
     raise typer.Exit(code=1 if any(r.overdue for r in reports) else 0)
-
-
-# Deposits and right-to-rent follow-ups report through compliance sections.
-SECTION_FEATURES = (tenancy_service,)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from estatecrm.config import Settings
+from estatecrm.db import relations
 from estatecrm.kit import crypto
 from estatecrm.ops.metrics import instrument_engine
 
@@ -150,6 +151,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session and one transaction per request: commit on success, roll back on error."""
     factory: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with factory() as session:
+        relations.attach(session, request.app.state.relations)
         try:
             if _may_write(request):
                 await session.connection(execution_options={WRITE_INTENT: True})  # type: ignore[misc]

@@ -11,7 +11,6 @@ from estatecrm.applicants import repository as applicant_repository
 from estatecrm.applicants import service as applicant_service
 from estatecrm.auth import repository as auth_repository
 from estatecrm.auth.models import User
-from estatecrm.contacts import service as contact_service
 from estatecrm.contacts.models import Contact, IdCheckStatus
 from estatecrm.errors import Conflict, NotFound, ValidationFailed
 from estatecrm.kit.clock import utcnow
@@ -61,10 +60,6 @@ ACCEPTED_STATUS = {
 # An agent must put every offer to the seller or landlord in writing and be able to show it did
 # (Estate Agents Act 1979; Estate Agents (Undesirable Practices) Order 1991): the record of
 # offers outlives the listing, so a property that took offers is withdrawn, not deleted.
-property_service.DELETE_GUARDS.while_any("offer", "offers", Offer.property_id)
-contact_service.register_reference(
-    contact_service.columns_reference("offers", "offer", "offers", Offer.contact_id)
-)
 
 
 def _snapshot(offer: Offer) -> dict[str, Any]:

@@ -12,7 +12,6 @@ from estatecrm.activity import service as activity
 from estatecrm.applicants import service as applicant_service
 from estatecrm.auth.models import User
 from estatecrm.contacts import repository as contact_repository
-from estatecrm.contacts import service as contact_service
 from estatecrm.contacts.models import Contact
 from estatecrm.errors import Conflict, NotFound, ValidationFailed
 from estatecrm.kit.clock import today_london, utcnow
@@ -43,7 +42,6 @@ from estatecrm.sales.schemas import (
     SaleRead,
     SaleUpdate,
 )
-from estatecrm.tasks import links as task_links
 
 ENTITY = "sale"
 SOLICITOR_FIELDS = [
@@ -55,25 +53,6 @@ SOLICITOR_FIELDS = [
     "vendor_solicitor_contact",
 ]
 CHAIN_LIMIT = 12
-
-
-def _label(sale: Any) -> str:
-    return f"Sale #{sale.id} agreed {sale.agreed_date:%d %b %Y}"
-
-
-task_links.register(
-    task_links.LinkType("sale", "estatecrm.sales.repository", "/sales/{id}", _label)
-)
-
-
-# A sale's records (the buyer's anti-money-laundering checks among them) are kept for five years
-# after the business ends; deleting the property would take them with it.
-property_service.DELETE_GUARDS.while_any("sale", "sales", Sale.property_id)
-contact_service.register_reference(
-    contact_service.columns_reference(
-        "sales", "sale", "sales", Sale.buyer_contact_id, Sale.vendor_contact_id
-    )
-)
 
 
 def _address(prop: Property) -> str:

@@ -16,7 +16,6 @@ from estatecrm.contacts import repository as contact_repository
 from estatecrm.errors import Conflict, NotFound, ValidationFailed
 from estatecrm.kit.clock import to_london, utcnow
 from estatecrm.properties import repository as property_repository
-from estatecrm.properties import service as property_service
 from estatecrm.properties.models import MarketingType, Property, PropertyStatus
 from estatecrm.viewings import repository
 from estatecrm.viewings.models import OPEN_STATUSES, Viewing, ViewingStatus
@@ -35,7 +34,6 @@ CLOSED_PROPERTY = (PropertyStatus.sold, PropertyStatus.let, PropertyStatus.withd
 
 # Viewings are the applicants' and negotiators' history (feedback, who saw what): as with an
 # applicant or a contact, a property that has been viewed is withdrawn, not deleted.
-property_service.DELETE_GUARDS.while_any("viewing", "viewings", Viewing.property_id)
 
 
 def _when(viewing: Viewing) -> str:
