@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from datetime import timedelta
 
 from argon2 import PasswordHasher
@@ -118,6 +119,26 @@ async def revoke_api_token(session: AsyncSession, raw: str) -> bool:
     token.revoked_at = utcnow()
     await session.flush()
     return True
+
+
+async def list_users(session: AsyncSession, user: User) -> Sequence[User]:
+    """The users of the user's agency (assignee and negotiator choices, diary columns)."""
+    return await repository.list_users(session, user.agency_id)
+
+
+async def list_offices(session: AsyncSession, user: User) -> Sequence[Office]:
+    """The offices of the user's agency."""
+    return await repository.list_offices(session, user.agency_id)
+
+
+async def find_user(session: AsyncSession, user: User, user_id: int) -> User | None:
+    """A user of the user's agency, or None when missing or foreign."""
+    return await repository.get_user(session, user.agency_id, user_id)
+
+
+async def find_office(session: AsyncSession, user: User, office_id: int) -> Office | None:
+    """An office of the user's agency, or None when missing or foreign."""
+    return await repository.get_office(session, user.agency_id, office_id)
 
 
 async def ensure_agency(session: AsyncSession, name: str) -> Agency:

@@ -515,7 +515,7 @@ async def get_many(
 
 
 async def pick_one(session: AsyncSession, user: User, contact_id: int) -> Contact | None:
-    """One contact for a picker's current choice (None when missing or foreign)."""
+    """One contact, or None when missing or foreign (a picker's current choice, a landlord)."""
     return (await repository.get_many(session, user.agency_id, [contact_id])).get(contact_id)
 
 

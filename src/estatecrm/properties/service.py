@@ -169,11 +169,38 @@ async def get(session: AsyncSession, user: User, property_id: int) -> Property:
     return prop
 
 
+async def find_by_reference(session: AsyncSession, user: User, reference: str) -> Property | None:
+    """A property of the user's agency by its reference (case-insensitive), or None."""
+    return await repository.get_by_reference(session, user.agency_id, reference)
+
+
 async def search(
     session: AsyncSession, user: User, filters: PropertyFilters, *, limit: int, offset: int
 ) -> tuple[Sequence[Property], int]:
     """A page of the agency's properties."""
     return await repository.search(session, user.agency_id, filters, limit=limit, offset=offset)
+
+
+async def cities(session: AsyncSession, user: User) -> list[str]:
+    """The towns the agency has properties in (for the filter form)."""
+    return await repository.distinct_cities(session, user.agency_id)
+
+
+async def owned_by(session: AsyncSession, user: User, contact_id: int) -> Sequence[Property]:
+    """The properties a contact owns (landlord or vendor), newest first."""
+    return await repository.owned_by(session, user.agency_id, contact_id)
+
+
+async def pick_one(session: AsyncSession, user: User, property_id: int) -> Property | None:
+    """One property for a picker's current choice (None when missing or foreign)."""
+    return await repository.get(session, user.agency_id, property_id)
+
+
+async def pick(session: AsyncSession, user: User, q: str) -> Sequence[Property]:
+    """Properties for a picker (reference, street, town or postcode; search as you type)."""
+    if not q.strip():
+        return []
+    return await repository.pick(session, user.agency_id, q)
 
 
 async def create(session: AsyncSession, user: User, data: PropertyCreate) -> Property:

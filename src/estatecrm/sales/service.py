@@ -144,6 +144,13 @@ async def get(session: AsyncSession, user: User, sale_id: int) -> Sale:
     return sale
 
 
+async def ids_for_offers(
+    session: AsyncSession, agency_id: int, offer_ids: Sequence[int]
+) -> dict[int, int]:
+    """The sale that followed each of these offers, by offer id."""
+    return await repository.ids_for_offers(session, agency_id, offer_ids)
+
+
 async def _reads(
     session: AsyncSession, agency_id: int, rows: Sequence[tuple[Sale, Property]], on_date: date
 ) -> list[SaleRead]:

@@ -155,6 +155,13 @@ async def get(session: AsyncSession, user: User, tenancy_id: int) -> Tenancy:
     return tenancy
 
 
+async def ids_for_offers(
+    session: AsyncSession, agency_id: int, offer_ids: Sequence[int]
+) -> dict[int, int]:
+    """The tenancy made from each of these offers, by offer id."""
+    return await repository.ids_for_offers(session, agency_id, offer_ids)
+
+
 async def read(session: AsyncSession, user: User, tenancy_id: int, on_date: date) -> TenancyRead:
     """The API shape of one tenancy."""
     tenancy = await get(session, user, tenancy_id)
