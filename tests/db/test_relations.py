@@ -82,7 +82,7 @@ async def test_a_declared_task_link_is_the_only_kind_a_task_may_link_to(
     assert r.json()["link"] == {
         "entity_type": "contact",
         "entity_id": person.id,
-        "label": "Tia Tasked",
+        "label": "Ms Tia Tasked",
         "href": f"/contacts/{person.id}",
     }
     prop = await make_property(session, admin)

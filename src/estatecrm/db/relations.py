@@ -70,7 +70,7 @@ class Blocks:
         return cls(to, one, many, count)
 
     def phrase(self, found: int) -> str:
-        """ "1 offer", "2 offers"."""
+        """How a refusal counts them: "1 offer", "2 offers"."""
         return f"{found} {self.one if found == 1 else self.many}"
 
 
