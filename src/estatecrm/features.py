@@ -18,10 +18,10 @@ from estatecrm.tenancies import relations as tenancies
 from estatecrm.viewings import relations as viewings
 
 FEATURE_RELATIONS: tuple[tuple[Declaration, ...], ...] = (
-    properties.DECLARED,
-    compliance.DECLARED,
     applicants.DECLARED,
     viewings.DECLARED,
+    properties.DECLARED,
+    compliance.DECLARED,
     offers.DECLARED,
     tenancies.DECLARED,
     sales.DECLARED,
