@@ -251,7 +251,7 @@ async def _detail(
         session, user.agency_id, service.ENTITY, applicant.id, limit=20
     )
     negotiator = (
-        await auth_service.find_user(session, user, applicant.negotiator_id)
+        await auth_service.get_user(session, user.agency_id, applicant.negotiator_id)
         if applicant.negotiator_id
         else None
     )

@@ -131,16 +131,6 @@ async def list_offices(session: AsyncSession, user: User) -> Sequence[Office]:
     return await repository.list_offices(session, user.agency_id)
 
 
-async def find_user(session: AsyncSession, user: User, user_id: int) -> User | None:
-    """A user of the user's agency, or None when missing or foreign."""
-    return await repository.get_user(session, user.agency_id, user_id)
-
-
-async def find_office(session: AsyncSession, user: User, office_id: int) -> Office | None:
-    """An office of the user's agency, or None when missing or foreign."""
-    return await repository.get_office(session, user.agency_id, office_id)
-
-
 async def ensure_agency(session: AsyncSession, name: str) -> Agency:
     """The agency with this name, created if it does not exist."""
     agency = await repository.get_agency_by_name(session, name)
@@ -189,3 +179,16 @@ async def create_user(
     session.add(user)
     await session.flush()
     return user
+
+
+# Lookups for other features (they call this service, never auth's repository).
+
+
+async def get_office(session: AsyncSession, agency_id: int, office_id: int) -> Office | None:
+    """An office of this agency, or None (also when it belongs to another agency)."""
+    return await repository.get_office(session, agency_id, office_id)
+
+
+async def get_user(session: AsyncSession, agency_id: int, user_id: int) -> User | None:
+    """A user of this agency, or None (also when they belong to another agency)."""
+    return await repository.get_user(session, agency_id, user_id)

@@ -507,15 +507,8 @@ async def duplicates(
     return pairs, total
 
 
-async def get_many(
-    session: AsyncSession, agency_id: int, contact_ids: Sequence[int]
-) -> dict[int, Contact]:
-    """The agency's contacts among these ids, by id, in one query (missing ones left out)."""
-    return await repository.get_many(session, agency_id, contact_ids)
-
-
 async def pick_one(session: AsyncSession, user: User, contact_id: int) -> Contact | None:
-    """One contact, or None when missing or foreign (a picker's current choice, a landlord)."""
+    """One contact for a picker's current choice (None when missing or foreign)."""
     return (await repository.get_many(session, user.agency_id, [contact_id])).get(contact_id)
 
 
@@ -524,3 +517,18 @@ async def pick(session: AsyncSession, user: User, q: str) -> Sequence[Contact]:
     if not q.strip():
         return []
     return await repository.pick(session, user.agency_id, q)
+
+
+# Lookups for other features (they call this service, never contacts' repository).
+
+
+async def find(session: AsyncSession, agency_id: int, contact_id: int) -> Contact | None:
+    """A contact of this agency with its roles, or None (also when foreign)."""
+    return await repository.get(session, agency_id, contact_id)
+
+
+async def get_many(
+    session: AsyncSession, agency_id: int, contact_ids: Sequence[int]
+) -> dict[int, Contact]:
+    """The agency's contacts among these ids, by id, in one query (missing ones left out)."""
+    return await repository.get_many(session, agency_id, contact_ids)

@@ -229,12 +229,14 @@ async def _detail(
         session, user.agency_id, service.ENTITY, prop.id, limit=20
     )
     negotiator = (
-        await auth_service.find_user(session, user, prop.negotiator_id)
+        await auth_service.get_user(session, user.agency_id, prop.negotiator_id)
         if prop.negotiator_id
         else None
     )
     office = (
-        await auth_service.find_office(session, user, prop.office_id) if prop.office_id else None
+        await auth_service.get_office(session, user.agency_id, prop.office_id)
+        if prop.office_id
+        else None
     )
     matches, match_total = await applicant_service.matches_for_property(
         session, user, prop.id, limit=10, offset=0

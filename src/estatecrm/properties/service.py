@@ -169,11 +169,6 @@ async def get(session: AsyncSession, user: User, property_id: int) -> Property:
     return prop
 
 
-async def find_by_reference(session: AsyncSession, user: User, reference: str) -> Property | None:
-    """A property of the user's agency by its reference (case-insensitive), or None."""
-    return await repository.get_by_reference(session, user.agency_id, reference)
-
-
 async def search(
     session: AsyncSession, user: User, filters: PropertyFilters, *, limit: int, offset: int
 ) -> tuple[Sequence[Property], int]:
@@ -189,11 +184,6 @@ async def cities(session: AsyncSession, user: User) -> list[str]:
 async def owned_by(session: AsyncSession, user: User, contact_id: int) -> Sequence[Property]:
     """The properties a contact owns (landlord or vendor), newest first."""
     return await repository.owned_by(session, user.agency_id, contact_id)
-
-
-async def pick_one(session: AsyncSession, user: User, property_id: int) -> Property | None:
-    """One property for a picker's current choice (None when missing or foreign)."""
-    return await repository.get(session, user.agency_id, property_id)
 
 
 async def pick(session: AsyncSession, user: User, q: str) -> Sequence[Property]:
@@ -380,3 +370,18 @@ async def delete(session: AsyncSession, user: User, property_id: int) -> None:
         action="deleted",
         summary=summary,
     )
+
+
+# Lookups for other features (they call this service, never properties' repository).
+
+
+async def find(session: AsyncSession, agency_id: int, property_id: int) -> Property | None:
+    """A property of this agency, or None (also when it belongs to another agency)."""
+    return await repository.get(session, agency_id, property_id)
+
+
+async def get_by_reference(
+    session: AsyncSession, agency_id: int, reference: str
+) -> Property | None:
+    """A property of this agency by its reference (case-insensitive), or None."""
+    return await repository.get_by_reference(session, agency_id, reference)

@@ -195,7 +195,7 @@ async def task_create(request: Request, session: SessionDep, user: WriterUser) -
         async with session.begin_nested():
             reference = str(data.get("property_reference") or "").strip()
             if entity_type is None and reference:
-                prop = await property_service.find_by_reference(session, user, reference)
+                prop = await property_service.get_by_reference(session, user.agency_id, reference)
                 if prop is None:
                     raise ValidationFailed(
                         "property_reference", f"No property with reference {reference!r}"

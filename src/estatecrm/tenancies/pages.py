@@ -174,7 +174,7 @@ async def _detail(
         session, user.agency_id, service.ENTITY, tenancy_id, limit=50
     )
     landlord = (
-        await contact_service.pick_one(session, user, t.landlord_contact_id)
+        await contact_service.find(session, user.agency_id, t.landlord_contact_id)
         if t.landlord_contact_id
         else None
     )

@@ -110,7 +110,7 @@ async def _labels(session: SessionDep, user: User, values: Mapping[str, Any]) ->
     labels: dict[str, Any] = {"property_label": None, "applicant_label": None}
     property_id = _int(values.get("property_id"))
     if property_id is not None:
-        prop = await property_service.pick_one(session, user, property_id)
+        prop = await property_service.find(session, user.agency_id, property_id)
         labels["property_label"] = property_label(prop) if prop else None
     applicant_id = _int(values.get("applicant_id"))
     if applicant_id is not None:
@@ -253,7 +253,7 @@ async def pick_property(request: Request, session: SessionDep, user: CurrentUser
     selected = None
     chosen = _int(params.get(field))
     if chosen is not None:
-        prop = await property_service.pick_one(session, user, chosen)
+        prop = await property_service.find(session, user.agency_id, chosen)
         selected = (prop.id, property_label(prop)) if prop else None
     items = [(p.id, property_label(p)) for p in rows]
     return render(
