@@ -9,6 +9,12 @@
 # migrations and the gunicorn config) into a clean slim image that runs as an
 # unprivileged user. No secret is baked in: SECRET_KEY, DATABASE_URL and the
 # rest come from the environment at run time (see compose.yml, docs/runbook.md).
+#
+# The runtime image carries the PostgreSQL client tools (pg_dump, pg_restore, psql) of
+# the server's major version, PG_MAJOR (16, as compose.yml's postgres:16), from the
+# PostgreSQL project's apt repository: `estatecrm backup create/verify/restore` need a
+# pg_dump at least as new as the server. Change PG_MAJOR with the server:
+#   docker build --build-arg PG_MAJOR=17 ...
 
 ARG PYTHON_VERSION=3.12
 
@@ -32,11 +38,14 @@ RUN pip install --no-cache-dir . \
 
 FROM python:${PYTHON_VERSION}-slim AS runtime
 
+ARG PG_MAJOR=16
+
 LABEL org.opencontainers.image.title="estatecrm" \
       org.opencontainers.image.description="Estate Agent CRM" \
       org.opencontainers.image.licenses="AGPL-3.0-or-later"
 
-ENV PATH="/opt/venv/bin:${PATH}" \
+ENV PATH="/opt/venv/bin:/usr/lib/postgresql/${PG_MAJOR}/bin:${PATH}" \
+    PG_BIN_DIR=/usr/lib/postgresql/${PG_MAJOR}/bin \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     ENVIRONMENT=production \
@@ -45,13 +54,31 @@ ENV PATH="/opt/venv/bin:${PATH}" \
     WEB_CONCURRENCY=2 \
     PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus
 
+# PostgreSQL client tools of the server's major version (the Debian package puts them in
+# /usr/lib/postgresql/$PG_MAJOR/bin, which PATH and PG_BIN_DIR above name). curl is only
+# needed to fetch the repository's signing key and is removed again.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates curl \
+    && install -d /usr/share/postgresql-common/pgdg \
+    && curl -fsSL -o /usr/share/postgresql-common/pgdg/apt.postgresql.org.asc \
+        https://www.postgresql.org/media/keys/ACCC4CF8.asc \
+    && . /etc/os-release \
+    && echo "deb [signed-by=/usr/share/postgresql-common/pgdg/apt.postgresql.org.asc] https://apt.postgresql.org/pub/repos/apt ${VERSION_CODENAME}-pgdg main" \
+        > /etc/apt/sources.list.d/pgdg.list \
+    && apt-get update \
+    && apt-get install -y --no-install-recommends "postgresql-client-${PG_MAJOR}" \
+    && apt-get purge -y --auto-remove curl \
+    && rm -rf /var/lib/apt/lists/*
+
 # A fixed uid/gid so volume permissions are predictable across hosts. /app/var
 # holds the SQLite database when DATABASE_URL is not set (single-host installs:
-# mount a volume there); the metrics directory is shared by the workers.
+# mount a volume there) and /app/var/backups the backups (BACKUP_DIR; compose.yml mounts
+# a volume there); the metrics directory is shared by the workers.
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --home-dir /app --shell /usr/sbin/nologin app \
-    && mkdir -p /tmp/prometheus /app/var \
-    && chown app:app /tmp/prometheus /app/var
+    && mkdir -p /tmp/prometheus /app/var/backups \
+    && chown app:app /tmp/prometheus /app/var /app/var/backups
 
 WORKDIR /app
 

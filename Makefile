@@ -5,7 +5,7 @@ BIN = $(VENV)/bin
 PYTEST_WORKERS ?= auto
 ARGS ?=
 
-.PHONY: install demo serve test test-fast lint format migrate bench bench-ops bench-matching clean
+.PHONY: install demo serve test test-fast lint format migrate mutation bench bench-ops bench-matching clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -34,10 +34,14 @@ test: install  ## Run the whole suite on SQLite and PostgreSQL, with coverage
 test-fast: install  ## The suite without browser tests
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -m 'not e2e' $(ARGS)
 
-lint: install  ## ruff check, ruff format --check, mypy
+lint: install  ## ruff check, ruff format --check, mypy, import contracts (docs/architecture.md)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+mutation: install  ## Mutation-test kit/ and every rules.py (mutmut); fails below 95 % per module
+	$(BIN)/python scripts/mutation.py
 
 format: install
 	$(BIN)/ruff check --fix .
@@ -52,4 +56,4 @@ bench-matching: install  ## Matching at 100,000 properties / 50,000 applicants o
 	$(BIN)/python bench/matching.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) var/*.db var/*.db-* .pytest_cache .mypy_cache .ruff_cache htmlcov
+	rm -rf $(VENV) var/*.db var/*.db-* .pytest_cache .mypy_cache .ruff_cache htmlcov mutants

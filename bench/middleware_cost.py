@@ -175,6 +175,7 @@ def in_process(
     from estatecrm.config import Settings
     from estatecrm.db.session import create_engine, create_sessionmaker
     from estatecrm.main import create_app
+    from estatecrm.ops.metrics import instrument_engine
 
     async def run() -> list[dict[str, Any]]:
         apps = {}
@@ -189,6 +190,7 @@ def in_process(
             )
             app = create_app(settings)
             app.state.engine = create_engine(settings)
+            instrument_engine(app.state.engine)  # as create_app's lifespan does
             app.state.sessionmaker = create_sessionmaker(app.state.engine)
             apps[side] = app
         rows = []

@@ -37,6 +37,8 @@ logconfig_dict: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"json": {"()": "estatecrm.ops.logging.JSONFormatter"}},
+    # A worker stopped on purpose (reload, rolling restart) is news, not an error.
+    "filters": {"graceful": {"()": "estatecrm.ops.logging.GracefulStopFilter"}},
     "handlers": {
         "stdout": {
             "class": "logging.StreamHandler",
@@ -46,7 +48,12 @@ logconfig_dict: dict[str, Any] = {
     },
     "root": {"handlers": ["stdout"], "level": loglevel.upper()},
     "loggers": {
-        "gunicorn.error": {"handlers": ["stdout"], "level": loglevel.upper(), "propagate": False},
+        "gunicorn.error": {
+            "handlers": ["stdout"],
+            "level": loglevel.upper(),
+            "propagate": False,
+            "filters": ["graceful"],
+        },
         "gunicorn.access": {"handlers": [], "propagate": False},
     },
 }

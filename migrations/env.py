@@ -11,8 +11,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
 from estatecrm.config import Settings, to_async_url
-from estatecrm.db.registry import Model
 from estatecrm.db.session import create_engine
+from estatecrm.models import Model
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):

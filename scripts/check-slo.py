@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
-"""Check the error budget: exit 0 healthy, 1 warning, 2 critical/exhausted, 3 unreachable.
+"""Check the error budget: exit 0 healthy, 1 warning or low budget, 2 critical/exhausted/unknown.
 
-    python scripts/check-slo.py [--url URL] [--json] [--alert]
+    python scripts/check-slo.py [--url URL] [--json] [--alert] [--min-budget 0.2]
+
+Without --url: SLO_CHECK_URL, else PUBLIC_URL (environment, .env, Vault), else 127.0.0.1:8000.
+It fails closed: a budget that cannot be read exits 2.
 
 A thin wrapper over `estatecrm slo check`; see docs/operations.md.
 """

@@ -25,10 +25,12 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
 )
 
+from estatecrm import models  # noqa: F401  (every table, as the entry points load them)
 from estatecrm.config import Settings
 from estatecrm.db import relations
 from estatecrm.db.session import create_engine
 from estatecrm.features import build_relations
+from estatecrm.ops.metrics import instrument_engine
 from tests.browser import BrowserClient
 from tests.builders import make_agency, make_user, token_headers
 from tests.services import (
@@ -84,6 +86,7 @@ def settings(database_url: str) -> Settings:
 async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
     """The engine for the test database."""
     eng = create_engine(settings)
+    instrument_engine(eng)  # as create_app's lifespan does
     yield eng
     await eng.dispose()
 

@@ -65,7 +65,7 @@ def migrate_to_head(url: str) -> None:
     """Build the schema by running every migration."""
     from alembic import command
 
-    from estatecrm.cli.db import alembic_config
+    from estatecrm.db.migrations import alembic_config
 
     cfg = alembic_config(url)
     cfg.attributes["configure_logger"] = False

@@ -7,13 +7,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+
+from estatecrm.kit.crypto import check_keys, split_keys
 
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
 DEFAULT_SQLITE_PATH = Path("var") / "estatecrm.db"
@@ -70,7 +72,8 @@ class VaultSettingsSource(PydanticBaseSettingsSource):
         return None, field_name, False
 
     def _vault_config(self) -> Any:
-        from estatecrm.ops.vault import VaultConfig
+        # Imported here: hvac costs ~140 ms to import and most deployments never use Vault.
+        from estatecrm.kit.vault import VaultConfig
 
         found = {**self._dotenv(), **self._env()}
         addr = str(found.get("vault_addr") or "").strip()
@@ -89,7 +92,7 @@ class VaultSettingsSource(PydanticBaseSettingsSource):
         cfg = self._vault_config()
         if cfg is None:
             return {}
-        from estatecrm.ops.vault import read_secret
+        from estatecrm.kit.vault import read_secret
 
         data, _version = read_secret(cfg)
         fields = {name.lower() for name in self.settings_cls.model_fields} - VAULT_FIELDS
@@ -151,9 +154,19 @@ class Settings(BaseSettings):
     error_budget_period_days: int = Field(default=30, ge=1, le=365)
     sli_flush_interval_seconds: float = Field(default=5.0, gt=0, le=300)
     alertmanager_url: str = ""
+    # The deploy gate (`scripts/check-slo.py`): where to read /error-budget (else PUBLIC_URL),
+    # and the share of each error budget below which it warns (exit 1).
+    slo_check_url: str = ""
+    # Alertmanager's default receiver posts to /api/v1/alerts/alertmanager with this bearer
+    # secret; each firing alert becomes a task for an admin of ALERT_TASK_AGENCY_ID (else the
+    # first agency). Empty: the webhook is off (404).
+    alert_webhook_secret: str = Field(default="", repr=False)
+    alert_task_agency_id: int | None = None
+    slo_check_min_budget: float = Field(default=0.2, ge=0, le=1)
     rate_limit_enabled: bool = True
     rate_limit_default: str = "100/minute"
-    rate_limit_health: str = "60/minute"
+    # Empty: /health and /error-budget are never limited (load balancers, deploy gates).
+    rate_limit_health: str = ""
     rate_limit_csrf: str = "10/minute"
     rate_limit_login: str = "5/minute"
     rate_limit_exempt_ips: str = ""
@@ -171,9 +184,11 @@ class Settings(BaseSettings):
         "rate_limit_default", "rate_limit_health", "rate_limit_csrf", "rate_limit_login"
     )
     @classmethod
-    def _rate_limit(cls, value: str) -> str:
+    def _rate_limit(cls, value: str, info: ValidationInfo) -> str:
         from limits import parse_many
 
+        if not value.strip() and info.field_name == "rate_limit_health":
+            return ""
         try:
             parse_many(value)
         except ValueError as exc:
@@ -227,8 +242,6 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_encryption_keys(self) -> Settings:
-        from estatecrm.kit.crypto import check_keys, split_keys
-
         keys = split_keys(self.field_encryption_keys)
         if not keys and self.environment == "production":
             raise ValueError(

@@ -19,15 +19,6 @@ class CRMError(Exception):
         self.field = field
         super().__init__(self.message)
 
-    def to_json(self) -> dict[str, Any]:
-        """The body the JSON API returns for this error."""
-        body: dict[str, Any] = {"error": self.message}
-        if self.detail is not None:
-            body["detail"] = self.detail
-        if self.field is not None:
-            body["field"] = self.field
-        return body
-
 
 class NotFound(CRMError):
     """A record is missing or belongs to another agency (the two look the same)."""
@@ -69,10 +60,3 @@ class ValidationFailed(CRMError):
             field=field,
             detail=[{"loc": ["body", field], "msg": message, "type": "value_error"}],
         )
-
-
-class ServiceUnavailable(CRMError):
-    """A dependency (the database) cannot be reached."""
-
-    status_code = 503
-    default_message = "Service temporarily unavailable"

@@ -10,6 +10,8 @@ from estatecrm.compliance import rules
 from estatecrm.compliance.models import CertificateType, ComplianceStatus
 from estatecrm.properties.models import MarketingType, PropertyStatus
 
+pytestmark = pytest.mark.mutation
+
 
 @pytest.mark.parametrize(
     ("cert_type", "issued", "expected"),

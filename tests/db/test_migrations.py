@@ -13,10 +13,10 @@ from sqlalchemy import text
 
 from estatecrm.cli import demo_data
 from estatecrm.cli.common import session_scope
-from estatecrm.cli.db import alembic_config, head_revision
 from estatecrm.config import Settings
-from estatecrm.db.registry import Model
+from estatecrm.db.migrations import alembic_config, head_revision
 from estatecrm.db.session import create_engine
+from estatecrm.models import Model
 from tests.services import (
     postgres_url,
     prepare_postgres_database,

@@ -15,6 +15,7 @@ COUNTERS: dict[str, frozenset[str]] = {
     "rate_limit_exceeded_total": frozenset({"path"}),
     "csrf_failures_total": frozenset(),
     "auth_failures_total": frozenset({"reason"}),
+    "encrypted_values_withheld_total": frozenset(),
 }
 GAUGES: dict[str, frozenset[str]] = {
     "http_requests_in_progress": frozenset({"method"}),
@@ -84,5 +85,7 @@ SETTINGS: frozenset[str] = frozenset(
         "SECRET_KEY_PREVIOUS",
         "HOST",
         "PORT",
+        "ALERT_WEBHOOK_SECRET",
+        "BACKUP_DIR",
     }
 )

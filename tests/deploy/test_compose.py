@@ -195,3 +195,25 @@ def test_metrics_directory_is_emptied_on_every_start() -> None:
     assert directory in [entry.split(":")[0] for entry in tmpfs], (
         "PROMETHEUS_MULTIPROC_DIR should be a tmpfs so stale worker files never survive a restart"
     )
+
+
+def test_a_backup_job_runs_in_the_app_image_and_keeps_archives_in_a_volume() -> None:
+    backup = SERVICES["backup"]
+    assert backup["image"] == SERVICES["app"]["image"]  # the image with pg_dump (Dockerfile)
+    script = " ".join(backup["command"])
+    assert "estatecrm backup create" in script and "estatecrm backup verify" in script
+    assert "sleep" in script and "-delete" in script  # repeats, and prunes old archives
+    environment = env("backup")
+    assert environment["BACKUP_DIR"] == "/app/var/backups"
+    assert environment["DATABASE_URL"] == env("app")["DATABASE_URL"]
+    mounted = [v.split(":") for v in backup["volumes"]]
+    assert ["backups", "/app/var/backups"] in mounted and "backups" in COMPOSE["volumes"]
+    assert backup["depends_on"]["db"]["condition"] == "service_healthy"
+    assert backup["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert "/app/var/backups" in " ".join(backup["healthcheck"]["test"])
+
+
+def test_the_alert_webhook_secret_reaches_app_and_alertmanager_alike() -> None:
+    assert re.fullmatch(r"\$\{ALERT_WEBHOOK_SECRET:\?[^}]*\}", env("app")["ALERT_WEBHOOK_SECRET"])
+    assert COMPOSE["secrets"]["alert_webhook_secret"] == {"environment": "ALERT_WEBHOOK_SECRET"}
+    assert SERVICES["alertmanager"]["secrets"] == ["alert_webhook_secret"]

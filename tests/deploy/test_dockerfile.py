@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import shutil
 from pathlib import Path
 
 import pytest
@@ -204,3 +205,62 @@ def test_dockerignore_lets_in(path: str) -> None:
 def test_readme_is_in_the_context_because_the_package_metadata_needs_it() -> None:
     assert 'readme = "README.md"' in Path(ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert "README.md" in copy_sources()
+
+
+# --- PostgreSQL client tools (the runbook's backups run inside the image) ----------------
+
+PG_TOOLS = ("pg_dump", "pg_restore", "psql")
+
+
+def _runtime_args() -> dict[str, str]:
+    return dict(
+        rest.split("=", 1) for word, rest in runtime_stage() if word == "ARG" and "=" in rest
+    )
+
+
+def _runtime_env() -> dict[str, str]:
+    """The runtime stage's ENV, with its ARGs and earlier values substituted."""
+    values = {"PATH": "/usr/local/bin:/usr/bin:/bin", **_runtime_args()}
+    for word, rest in runtime_stage():
+        if word != "ENV":
+            continue
+        for name, value in (pair.split("=", 1) for pair in shlex.split(rest)):
+            for key, known in values.items():
+                value = value.replace(f"${{{key}}}", known)
+            values[name] = value
+    return values
+
+
+def test_the_postgresql_client_matches_the_servers_major_version() -> None:
+    from tests.deploy.helpers import load_yaml
+
+    major = _runtime_args()["PG_MAJOR"]
+    server = load_yaml(ROOT / "compose.yml")["services"]["db"]["image"]
+    assert server.split(":")[1].split(".")[0] == major, (server, major)
+    installs = " ".join(rest for word, rest in runtime_stage() if word == "RUN")
+    assert '"postgresql-client-${PG_MAJOR}"' in installs
+    assert "apt.postgresql.org/pub/repos/apt ${VERSION_CODENAME}-pgdg main" in installs
+
+
+def test_pg_dump_pg_restore_and_psql_are_on_the_image_path() -> None:
+    env = _runtime_env()
+    major = _runtime_args()["PG_MAJOR"]
+    bin_dir = f"/usr/lib/postgresql/{major}/bin"
+    path = env["PATH"].split(":")
+    assert bin_dir in path, path
+    # Before the interpreter's own folder would not matter; before /usr/bin it does:
+    # Debian's /usr/bin/pg_dump wrapper would pick whichever version it likes.
+    assert path.index(bin_dir) < path.index("/usr/bin")
+    assert env["PG_BIN_DIR"] == bin_dir  # what `estatecrm backup` runs
+    # Where Debian's postgresql-client-N package puts the tools, checked against a
+    # postgresql-client package installed on this machine (the same packaging).
+    dpkg = shutil.which("dpkg-query")
+    if dpkg is None:
+        pytest.skip("no dpkg-query here to read a postgresql-client package's file list")
+    listed = run(dpkg, "-W", "-f=${Package}\\n", "postgresql-client-[0-9]*").stdout.split()
+    if not listed:
+        pytest.skip("no postgresql-client-N package installed here to compare with")
+    files = run(dpkg, "-L", listed[0]).stdout.split()
+    local_major = listed[0].rsplit("-", 1)[1]
+    for tool_name in PG_TOOLS:
+        assert f"/usr/lib/postgresql/{local_major}/bin/{tool_name}" in files, tool_name

@@ -105,7 +105,7 @@ def test_viewing_to_let(page: Any, live_server: dict[str, Any]) -> None:
     page.get_by_role("button", name="Create tenancy").click()
     page.wait_for_url(re.compile(r"/tenancies/\d+$"))
     tenancy_url = str(page.url)
-    assert "19 Jun 2026" in page.locator("#deposit").inner_text()
+    assert "18 Jun 2026" in page.locator("#deposit").inner_text()
 
     # Right to rent.
     form = page.locator("#check-form")

@@ -135,3 +135,14 @@ async def test_sql_echo_logs_ciphertext_never_the_value(
         assert SECRET not in logged and "gAAAAA" in logged
     finally:
         await engine.dispose()
+
+
+def test_an_engine_without_a_key_ring_is_refused() -> None:
+    """Only engines built by db.session.create_engine carry keys; others are not guessed at."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    bare = create_async_engine("sqlite+aiosqlite://")
+    with pytest.raises(RuntimeError, match="create_engine"):
+        crypto.keyring_of(bare.dialect)
+    with pytest.raises(RuntimeError, match="create_engine"):
+        crypto.keyring_of(None)

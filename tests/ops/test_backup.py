@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from estatecrm.cli.db import head_revision
 from estatecrm.config import Settings
+from estatecrm.db.migrations import head_revision
 from estatecrm.db.session import create_engine
 from tests.ops.dr_support import (
     DEMO_ADMIN,

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 
-from estatecrm.cli.db import alembic_config, head_revision
 from estatecrm.config import Settings
+from estatecrm.db.migrations import alembic_config, head_revision
 from estatecrm.db.session import create_engine, create_sessionmaker
 from estatecrm.main import create_app
 from tests.ops.conftest import client_for, free_port, sample
@@ -37,6 +38,7 @@ async def test_detailed_health_checks_every_component(raw_client: Any) -> None:
     assert db["status"] == "healthy" and db["latency_ms"] > 0
     assert {"pool_size", "pool_available", "pool_overflow"} <= set(db)
     assert db["pool_size"] >= 1
+    assert db["worker_pid"] == os.getpid()  # the pool shown is this worker's own
     assert checks["redis"] == {"status": "disabled"}
     assert checks["memory"]["used_mb"] > 0 and checks["memory"]["available_mb"] > 0
     assert checks["disk"]["free_mb"] > 0
@@ -143,3 +145,48 @@ async def test_migrations_behind_head_degrade(tmp_path: Path) -> None:
         "current": "0001_foundation",
         "head": head_revision(),
     }
+
+
+async def test_demo_accounts_degrade_a_production_database(
+    make_app: Any, session: Any, agency: Any
+) -> None:
+    from estatecrm.auth.service import DEMO_EMAIL_DOMAIN
+    from tests.builders import make_user
+
+    async with client_for(make_app(environment="production")) as c:
+        clean = (await c.get("/health?detailed=true")).json()
+    assert clean["checks"]["demo_data"] == {"status": "healthy", "demo_accounts": 0}
+    await make_user(session, agency, email=f"admin@{DEMO_EMAIL_DOMAIN}")
+    async with client_for(make_app(environment="production")) as c:
+        r = await c.get("/health?detailed=true")
+        basic = await c.get("/health")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["status"] == "degraded"
+    assert body["checks"]["demo_data"]["status"] == "degraded"
+    assert body["checks"]["demo_data"]["demo_accounts"] == 1
+    assert basic.json()["status"] == "healthy"  # the load balancer keeps routing to it
+    # Outside production demo data is expected.
+    async with client_for(make_app(environment="development")) as c:
+        dev = (await c.get("/health?detailed=true")).json()
+    assert dev["checks"]["demo_data"] == {"status": "healthy", "demo_accounts": 1}
+
+
+def test_demo_is_refused_in_production(tmp_path: Path) -> None:
+    import os
+
+    from estatecrm.kit.crypto import generate_key
+    from tests.ops.conftest import cli
+
+    db = tmp_path / "prod.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VAULT_")}
+    env.update(
+        ENVIRONMENT="production",
+        SECRET_KEY="x" * 48,
+        FIELD_ENCRYPTION_KEYS=generate_key(),
+        DATABASE_URL=f"sqlite:///{db}",
+    )
+    proc = cli(env, "demo")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Refused" in proc.stderr and "ENVIRONMENT=production" in proc.stderr
+    assert not db.exists()  # not even migrated

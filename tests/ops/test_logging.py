@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 
 from estatecrm.ops.logging import flush_logs, redact_text
 from tests.builders import PASSWORD, make_user
-from tests.ops.conftest import client_for
+from tests.ops.conftest import REPO, client_for
 
 Logs = Callable[[], list[dict[str, Any]]]
 
@@ -175,3 +176,40 @@ async def test_calendar_feed_token_is_not_logged(
     (line,) = _access(logs(), r.headers["x-request-id"])
     assert line["path"] == "/calendar/{token}.ics"
     assert token not in json.dumps(line)
+
+
+def test_graceful_worker_stops_are_logged_at_info_not_error() -> None:
+    import io
+    import runpy
+
+    from estatecrm.ops.logging import JSONFormatter
+
+    # The filter exactly as deploy/gunicorn.conf.py wires it onto gunicorn's error logger
+    # (the config sets PROMETHEUS_MULTIPROC_DIR as it loads: keep this process as it was).
+    saved = dict(os.environ)
+    try:
+        conf = runpy.run_path(str(REPO / "deploy" / "gunicorn.conf.py"))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    wiring = conf["logconfig_dict"]
+    assert wiring["loggers"]["gunicorn.error"]["filters"] == ["graceful"]
+    factory = wiring["filters"]["graceful"]["()"]
+    module, _, name = factory.rpartition(".")
+    graceful = getattr(__import__(module, fromlist=[name]), name)()
+
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JSONFormatter())
+    logger = logging.getLogger("test.gunicorn.error")
+    logger.propagate = False
+    logger.addHandler(handler)
+    logger.addFilter(graceful)
+    try:
+        logger.error("Worker (pid:4242) was sent SIGTERM!")
+        logger.error("Worker (pid:4243) was sent SIGKILL! Perhaps out of memory?")
+        logger.error("Worker (pid:4244) exited with code 1.")
+    finally:
+        logger.removeHandler(handler)
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [line["level"] for line in lines] == ["info", "error", "error"]

@@ -148,3 +148,29 @@ async def test_redis_down_falls_back_to_memory(make_app: Any) -> None:
         health = await c.get("/health?detailed=true")
     assert health.status_code == 200
     assert health.json()["checks"]["redis"]["status"] == "unhealthy"
+
+
+async def test_probes_and_the_deploy_gate_are_never_limited_by_default(make_app: Any) -> None:
+    # A load balancer, a CI runner or an office NAT: 1,000 /health calls from one address,
+    # with the API's own limit tiny, and the gate's /error-budget alongside.
+    app = make_app(rate_limit_default=hourly(2), rate_limit_csrf=hourly(1))
+    assert app.state.settings.rate_limit_health == ""
+    before = sample("rate_limit_exceeded_total", path="/health")
+    async with client_for(app) as c:
+        health = [(await c.get("/health")).status_code for _ in range(1000)]
+        gate = [(await c.get("/error-budget")).status_code for _ in range(20)]
+        api = [(await c.get("/api/v1/me")).status_code for _ in range(3)]
+    # No 429 at all (on a loaded machine a health check may time out: 503, never 429).
+    assert 429 not in health and health.count(200) >= 900
+    assert 429 not in gate
+    assert api == [401, 401, 429]  # the API keeps its limit
+    assert sample("rate_limit_exceeded_total", path="/health") == before
+
+
+async def test_probes_get_their_own_budget_only_when_asked(make_app: Any) -> None:
+    app = make_app(rate_limit_health=hourly(2), rate_limit_default=hourly(1))
+    async with client_for(app) as c:
+        probes = [(await c.get("/health")).status_code for _ in range(3)]
+        gate = [(await c.get("/error-budget")).status_code for _ in range(5)]
+    assert probes == [200, 200, 429]  # RATE_LIMIT_HEALTH, not the API's budget
+    assert gate == [200] * 5  # the deploy gate is never limited

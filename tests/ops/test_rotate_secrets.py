@@ -196,7 +196,10 @@ def test_rotate_via_the_cli_printing_env_lines(kind: str, tmp_path: Path) -> Non
     assert len(before) >= 10
     old_keys = crypto.keys_for(_settings(env))
 
-    result = ok(cli(env, "secrets", "rotate", "--output", "env", "--batch-size", "7"))
+    # --reencrypt: the one-step flow, for when no process is running.
+    result = ok(
+        cli(env, "secrets", "rotate", "--output", "env", "--reencrypt", "--batch-size", "7")
+    )
     new = _parse_env_lines(result.stdout)
     assert set(new) == {"SECRET_KEY", "SECRET_KEY_PREVIOUS", "FIELD_ENCRYPTION_KEYS"}
     assert (
@@ -216,7 +219,7 @@ def test_rotate_via_the_cli_printing_env_lines(kind: str, tmp_path: Path) -> Non
     assert "older key" not in status.stdout
 
     # A second rotation retires the key nothing needs any more (the dev key of the first).
-    second = ok(cli(rotated, "secrets", "rotate", "--output", "env"))
+    second = ok(cli(rotated, "secrets", "rotate", "--output", "env", "--reencrypt"))
     newer = _parse_env_lines(second.stdout)
     assert crypto.split_keys(newer["FIELD_ENCRYPTION_KEYS"])[1:] == [keys[0]]
     assert crypto.fingerprint(old_keys[0]) in second.stderr  # named as retired
@@ -293,6 +296,10 @@ def test_rotate_writes_to_vault(kind: str, tmp_path: Path) -> None:
         assert result.stdout.strip() == ""
         assert now["SECRET_KEY"] not in result.stderr and keys[0] not in result.stderr
         assert run_coroutine(_codes(_settings(now))) == before
+        # Two steps: nothing re-encrypted until every process reads the new keys from Vault.
+        assert "Next steps" in result.stderr
+        assert all(_readable_only_by(t, first_key) for t in run_coroutine(_tokens(url)))
+        ok(cli(env, "secrets", "reencrypt"))
         assert all(not _readable_only_by(t, first_key) for t in run_coroutine(_tokens(url)))
         # The service reads the new values from Vault and finds nothing under older keys.
         assert "older key" not in ok(cli(env, "secrets", "status")).stdout

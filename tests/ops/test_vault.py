@@ -12,7 +12,7 @@ import pytest
 
 from estatecrm.config import Settings, get_settings
 from estatecrm.kit import crypto
-from estatecrm.ops.vault import VaultConfig, VaultError, read_secret, write_secret
+from estatecrm.kit.vault import VaultConfig, VaultError, read_secret, write_secret
 from tests.ops.dr_support import SCRUBBED, cli, cli_env
 from tests.ops.fake_vault import FakeVault
 

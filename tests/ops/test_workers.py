@@ -82,7 +82,10 @@ def test_two_workers_share_limits_metrics_and_slis(
     assert metrics[("http_requests_total", (*health, ("status", "200")))] == 10
     assert metrics[("http_requests_total", (*health, ("status", "429")))] == 15
     assert metrics[("rate_limit_exceeded_total", (("path", "/health"),))] == 15
-    assert metrics[("database_pool_size", ())] >= 2  # one pool per worker
+    # One pool per worker, each series labelled with its worker's pid; sum() for the host.
+    pools = {labels: v for (name, labels), v in metrics.items() if name == "database_pool_size"}
+    assert len(pools) == 2 and all(dict(labels).keys() == {"pid"} for labels in pools)
+    assert sum(pools.values()) >= 2
 
     for _ in range(6):
         assert get(server.url + "/api/v1/me").status_code == 401

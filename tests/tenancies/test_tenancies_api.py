@@ -69,22 +69,23 @@ async def test_from_offer_deposit_right_to_rent_activate_and_end(
     assert t["term"] == "fixed" and t["start_date"] == "2026-06-01"
     assert t["end_date"] == "2027-05-31" and t["rent_pence"] == 120_000
     assert t["deposit_cap_pence"] == 138_461  # five weeks of £1,200 pcm, rounded down
-    assert t["deposit_protection_deadline"] == "2026-06-19" and t["deposit_overdue"] is False
+    assert t["deposit_protection_deadline"] == "2026-06-18" and t["deposit_overdue"] is False
     assert t["status"] == "proposed"
     task = await session.scalar(
         select(Task).where(Task.rule_key == f"deposit-protection:{t['id']}")
     )
-    assert task is not None and str(task.due_date) == "2026-06-19" and task.entity_type == "tenancy"
+    assert task is not None and str(task.due_date) == "2026-06-18" and task.entity_type == "tenancy"
     # A second tenancy for the same offer is refused.
     again = await client.post(f"/api/v1/offers/{offer['id']}/tenancy", headers=headers)
     assert again.status_code == 409
-    # Overdue once past the deadline, everywhere it appears.
-    late = await client.get(f"{API}/{t['id']}", params={"on": "2026-06-20"}, headers=headers)
-    assert late.json()["deposit_overdue"] is True
-    listed = await client.get(
-        API, params={"on": "2026-06-20", "deposit_overdue": "true"}, headers=headers
-    )
-    assert [x["id"] for x in listed.json()["items"]] == [t["id"]]
+    # Overdue from the day after the deadline, everywhere it appears (the list filters in SQL).
+    for day, overdue in (("2026-06-18", False), ("2026-06-19", True)):
+        one = await client.get(f"{API}/{t['id']}", params={"on": day}, headers=headers)
+        assert one.json()["deposit_overdue"] is overdue
+        listed = await client.get(
+            API, params={"on": day, "deposit_overdue": "true"}, headers=headers
+        )
+        assert [x["id"] for x in listed.json()["items"]] == ([t["id"]] if overdue else [])
     # Activation refused: no right-to-rent check and no certificates.
     refused = await client.post(f"{API}/{t['id']}/activate", json={"on_date": ON}, headers=headers)
     assert refused.status_code == 409
@@ -346,8 +347,9 @@ async def test_compliance_sections(client: Any, session: Any, admin: Any, header
     assert by_key["deposits"].rows[0].label.startswith("4 Deposit Lane")
     assert "not protected" in by_key["deposits"].rows[0].detail
     assert by_key["right_to_rent"].rows[0].detail.startswith("Rita Shah")
-    before = await compliance_service.extra_sections(session, admin.agency_id, date(2026, 5, 1))
-    assert before == []
+    # The deposit received on 1 April may be protected until 30 April (30 days counting 1 April).
+    last_day = await compliance_service.extra_sections(session, admin.agency_id, date(2026, 4, 30))
+    assert last_day == []
     page = await client.get("/compliance", params={"on": "2026-06-01"}, headers=headers)
     assert "Deposits past their protection deadline" in page.text
 

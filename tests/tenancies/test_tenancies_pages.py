@@ -57,7 +57,7 @@ async def test_offer_to_active_tenancy_through_the_pages(
     tenancy = await session.scalar(select(Tenancy).where(Tenancy.offer_id == offer_id))
     assert tenancy is not None and tenancy.deposit_pence == 100_000
     page = await client.get(f"/tenancies/{tenancy.id}")
-    assert "Ivy Nash" in page.text and "19 Jun 2026" in page.text
+    assert "Ivy Nash" in page.text and "18 Jun 2026" in page.text
     refused = await client.post(f"/tenancies/{tenancy.id}/activate", data={"on_date": "2026-06-01"})
     assert refused.status_code == 409 and "no check recorded for Ivy Nash" in refused.text
     check = await client.post(

@@ -87,3 +87,10 @@ async def timeline(
     return await repository.list_for_entity(
         session, agency_id, entity_type, entity_id, limit=limit, offset=offset
     )
+
+
+async def reassign_entity(
+    session: AsyncSession, agency_id: int, entity_type: str, from_id: int, to_id: int
+) -> None:
+    """Move one record's timeline onto another (merging duplicates)."""
+    await repository.reassign_entity(session, agency_id, entity_type, from_id, to_id)

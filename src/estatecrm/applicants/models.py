@@ -9,9 +9,8 @@ from datetime import date
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from estatecrm.auth.models import enum_column
 from estatecrm.db.base import AgencyScoped, IdMixin, IdType, Model, TimestampMixin
-from estatecrm.db.types import JSONType
+from estatecrm.db.types import JSONType, enum_column
 from estatecrm.properties.models import Furnishing, MarketingType, PropertyType
 
 

@@ -33,9 +33,8 @@ from estatecrm.applicants.schemas import (
     ApplicantUpdate,
     area_key,
 )
-from estatecrm.auth import repository as auth_repository
+from estatecrm.auth import service as auth_service
 from estatecrm.auth.models import User
-from estatecrm.contacts import repository as contact_repository
 from estatecrm.contacts import service as contact_service
 from estatecrm.contacts.models import Contact, ContactRoleName
 from estatecrm.db import relations
@@ -72,14 +71,12 @@ def _snapshot(applicant: Applicant) -> dict[str, Any]:
 
 async def _check_links(session: AsyncSession, agency_id: int, values: dict[str, Any]) -> None:
     contact_id = values.get("contact_id")
-    if contact_id is not None and not await contact_repository.exists(
-        session, agency_id, contact_id
-    ):
+    if contact_id is not None and not await contact_service.exists(session, agency_id, contact_id):
         raise ValidationFailed("contact_id", "No such contact in your agency")
     negotiator_id = values.get("negotiator_id")
     if (
         negotiator_id is not None
-        and await auth_repository.get_user(session, agency_id, negotiator_id) is None
+        and await auth_service.get_user(session, agency_id, negotiator_id) is None
     ):
         raise ValidationFailed("negotiator_id", "No such negotiator in your agency")
 
@@ -380,3 +377,25 @@ async def matches_for_applicant(
         for prop, score in rows
     ]
     return items, total
+
+
+# Lookups for other features (they call this service, never applicants' repository).
+
+
+async def find(session: AsyncSession, agency_id: int, applicant_id: int) -> Applicant | None:
+    """An applicant of this agency, or None (also when foreign)."""
+    return await repository.get(session, agency_id, applicant_id)
+
+
+async def find_with_contact(
+    session: AsyncSession, agency_id: int, applicant_id: int
+) -> tuple[Applicant, Contact] | None:
+    """An applicant with their contact, or None."""
+    return await repository.get_with_contact(session, agency_id, applicant_id)
+
+
+async def get_many_with_contacts(
+    session: AsyncSession, agency_id: int, applicant_ids: Sequence[int]
+) -> dict[int, tuple[Applicant, Contact]]:
+    """The agency's applicants among these ids with their contacts, by id, in one query."""
+    return await repository.get_many_with_contacts(session, agency_id, applicant_ids)

@@ -1,4 +1,4 @@
-"""Auth JSON API: issue and revoke bearer tokens, and who am I."""
+"""Auth JSON API: issue and revoke bearer tokens (`GET /me` lives with the calendar feed)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,11 @@ from datetime import timedelta
 from fastapi import APIRouter, Request, Response
 
 from estatecrm.auth import service
-from estatecrm.auth.deps import CurrentUser, bearer_token
-from estatecrm.auth.schemas import TokenRequest, TokenResponse, UserRead
-from estatecrm.db.session import SessionDep, writes_on_read
+from estatecrm.auth.deps import bearer_token
+from estatecrm.auth.schemas import TokenRequest, TokenResponse
+from estatecrm.db.session import SessionDep
 from estatecrm.errors import Unauthorized
 from estatecrm.ops import metrics
-from estatecrm.viewings import calendar
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -38,16 +37,3 @@ async def revoke_token(request: Request, session: SessionDep) -> Response:
     if raw is None or not await service.revoke_api_token(session, raw):
         raise Unauthorized("Not authenticated")
     return Response(status_code=204)
-
-
-@router.get("/me", response_model=UserRead)
-@writes_on_read  # the calendar feed is made on first use
-async def me(request: Request, session: SessionDep, user: CurrentUser) -> UserRead:
-    """The signed-in user, with their private calendar feed URL."""
-    url = await calendar.feed_url(
-        session,
-        user,
-        secret_keys=calendar.secret_keys_of(request),
-        base_url=calendar.base_url_of(request),
-    )
-    return UserRead.model_validate(user).model_copy(update={"calendar_feed_url": url})

@@ -50,12 +50,10 @@ async def get_current_user(request: Request, session: SessionDep) -> User:
     raw = bearer_token(request)
     if raw is not None:
         user = await service.user_for_api_token(session, raw)
-        request.state.auth_method = "bearer"
     else:
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie:
             user = await service.user_for_web_session(session, cookie)
-            request.state.auth_method = "session"
     if user is None:
         if raw is not None:
             metrics.auth_failure("invalid_token")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from estatecrm.db.base import AgencyScoped, IdMixin, IdType, Model, TimestampMixin
-from estatecrm.db.types import UTCDateTime
+from estatecrm.db.types import UTCDateTime, enum_column
 
 
 class Role(enum.StrEnum):
@@ -19,19 +19,6 @@ class Role(enum.StrEnum):
     manager = "manager"
     negotiator = "negotiator"
     viewer = "viewer"
-
-
-def enum_column(enum_cls: type[enum.Enum], name: str) -> Enum:
-    """A portable enum column stored as its values (VARCHAR + CHECK, no native type)."""
-    return Enum(
-        enum_cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=32,
-        values_callable=lambda e: [m.value for m in e],
-        validate_strings=True,
-    )
 
 
 class Agency(IdMixin, TimestampMixin, Model):

@@ -50,7 +50,6 @@ async def login(request: Request, session: SessionDep) -> Response:
             user = await service.authenticate(session, email, password)
         except Unauthorized as exc:
             errors["__all__"] = exc.message
-            request.state.auth_failed = True
             metrics.auth_failure("invalid_credentials")
         else:
             settings = request.app.state.settings

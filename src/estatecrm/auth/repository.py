@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from estatecrm.auth.models import Agency, ApiToken, Office, User, WebSession
@@ -78,15 +78,6 @@ async def get_token_by_hash(session: AsyncSession, token_hash: str) -> ApiToken 
     return await session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash))
 
 
-async def revoke_user_sessions(session: AsyncSession, user_id: int, now: datetime) -> None:
-    """Revoke every live web session of a user."""
-    await session.execute(
-        update(WebSession)
-        .where(WebSession.user_id == user_id, WebSession.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
-
-
 async def live_user_for_session(
     session: AsyncSession, token_hash: str, now: datetime
 ) -> User | None:
@@ -117,3 +108,11 @@ async def live_user_for_token(session: AsyncSession, token_hash: str, now: datet
             User.is_active.is_(True),
         )
     )
+
+
+async def count_users_in_email_domain(session: AsyncSession, domain: str) -> int:
+    """Users of any agency whose e-mail is at `domain` (deliberately cross-agency: ops check)."""
+    found = await session.scalar(
+        select(func.count()).select_from(User).where(User.email.like(f"%@{domain}"))
+    )
+    return int(found or 0)

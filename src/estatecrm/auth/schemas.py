@@ -37,13 +37,3 @@ class UserRead(BaseModel):
     agency_id: int
     office_id: int | None
     calendar_feed_url: str | None = None
-
-
-class UserCreate(BaseModel):
-    """A new user account (CLI and admin)."""
-
-    email: Email
-    full_name: str = Field(min_length=1, max_length=200)
-    password: str = Field(min_length=10, max_length=1000)
-    role: Role
-    office_id: int | None = None

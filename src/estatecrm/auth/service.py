@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from estatecrm.auth import repository
 from estatecrm.auth.models import Agency, ApiToken, Office, Role, User, WebSession
-from estatecrm.errors import Conflict, Unauthorized, ValidationFailed
+from estatecrm.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from estatecrm.kit.clock import utcnow
 
 _hasher = PasswordHasher()
@@ -181,7 +181,49 @@ async def create_user(
     return user
 
 
+# The e-mail domain of every account `estatecrm demo` creates (reserved `.test` TLD).
+DEMO_EMAIL_DOMAIN = "demo.estatecrm.test"
+
+
+async def count_demo_accounts(session: AsyncSession) -> int:
+    """How many demo accounts exist, in any agency (production must have none)."""
+    return await repository.count_users_in_email_domain(session, DEMO_EMAIL_DOMAIN)
+
+
+async def alert_recipient(session: AsyncSession, agency_id: int | None) -> tuple[int, int | None]:
+    """Who gets operational alerts as tasks: the agency (ALERT_TASK_AGENCY_ID, else the first
+    agency created) and its longest-standing active admin (None when it has none).
+
+    Raises NotFound when there is no such agency (nothing to file the task under).
+    """
+    if agency_id is None:
+        agencies = sorted(await repository.list_agencies(session), key=lambda a: a.id)
+        if not agencies:
+            raise NotFound("No agency exists to receive alerts")
+        agency_id = agencies[0].id
+    elif await repository.get_agency(session, agency_id) is None:
+        raise NotFound(f"ALERT_TASK_AGENCY_ID {agency_id} is not an agency")
+    admins = [u for u in await repository.list_users(session, agency_id) if u.role == Role.admin]
+    admins.sort(key=lambda u: u.id)
+    return agency_id, admins[0].id if admins else None
+
+
 # Lookups for other features (they call this service, never auth's repository).
+
+
+async def get_agency(session: AsyncSession, agency_id: int) -> Agency | None:
+    """An agency by id, or None."""
+    return await repository.get_agency(session, agency_id)
+
+
+async def get_agency_by_name(session: AsyncSession, name: str) -> Agency | None:
+    """An agency by its exact name, or None (the CLI names agencies)."""
+    return await repository.get_agency_by_name(session, name)
+
+
+async def list_agencies(session: AsyncSession) -> Sequence[Agency]:
+    """Every agency, by name (cross-agency jobs: the compliance report)."""
+    return await repository.list_agencies(session)
 
 
 async def get_office(session: AsyncSession, agency_id: int, office_id: int) -> Office | None:

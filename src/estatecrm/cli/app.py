@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
+from estatecrm import models  # noqa: F401  (an entry point loads every table: see all_tables())
 from estatecrm.cli import backup as backup_cli
 from estatecrm.cli import compliance as compliance_cli
 from estatecrm.cli import db as db_cli
@@ -12,7 +13,8 @@ from estatecrm.cli import demo_data
 from estatecrm.cli import secrets as secrets_cli
 from estatecrm.cli import slo as slo_cli
 from estatecrm.cli import users as users_cli
-from estatecrm.cli.common import console, load_settings, run, session_scope
+from estatecrm.cli.common import console, err_console, load_settings, run, session_scope
+from estatecrm.db.migrations import REPO_ROOT
 
 app = typer.Typer(
     help="Estate Agent CRM: serve, migrate, manage users and load demo data.", no_args_is_help=True
@@ -61,7 +63,7 @@ def _serve_gunicorn(host: str, port: int, workers: int, multiproc_dir: str) -> N
     import os
     import sys
 
-    config = db_cli.REPO_ROOT / "deploy" / "gunicorn.conf.py"
+    config = REPO_ROOT / "deploy" / "gunicorn.conf.py"
     env = dict(os.environ, HOST=host, PORT=str(port), WEB_CONCURRENCY=str(workers))
     if multiproc_dir:
         env.setdefault("PROMETHEUS_MULTIPROC_DIR", multiproc_dir)
@@ -76,8 +78,18 @@ def demo(
     properties: int = typer.Option(240, help="How many demo properties to create"),
     serve_after: bool = typer.Option(False, "--serve", help="Start the server afterwards"),
 ) -> None:
-    """Migrate the database and load the demo agency (reused if it is already there)."""
+    """Migrate the database and load the demo agency (reused if it is already there).
+
+    Refused with ENVIRONMENT=production: demo accounts have a published password.
+    """
     settings = load_settings()
+    if settings.environment == "production":
+        err_console.print(
+            "[red]Refused:[/red] ENVIRONMENT=production. The demo agency's accounts share a "
+            "published password, so demo data must never reach a production database. Load it "
+            "into a development or staging copy instead."
+        )
+        raise typer.Exit(code=2)
     db_cli.command_upgrade_quiet(settings.database_url)
 
     async def body() -> tuple[bool, int]:

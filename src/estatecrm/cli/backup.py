@@ -92,10 +92,16 @@ def verify(
         "--server-url",
         help="PostgreSQL server for the scratch database (default: DATABASE_URL's server)",
     ),
+    allow_unreadable_fields: bool = typer.Option(
+        False,
+        "--allow-unreadable-fields",
+        help="Pass even when encrypted fields cannot be read with FIELD_ENCRYPTION_KEYS",
+    ),
 ) -> None:
     """Restore a backup into a scratch database and check it against its manifest.
 
-    Exit code 0 when every table's row count and checksum match, 1 otherwise.
+    Exit code 0 when every table's row count and checksum match and every encrypted field
+    can be read with the configured keys, 1 otherwise.
     """
     settings = load_settings()
     try:
@@ -108,7 +114,12 @@ def verify(
         console.print(_report_table(report))
     for warning in report.warnings:
         console.print(f"[yellow]Warning:[/yellow] {warning}")
-    if not report.ok:
+    for unreadable in report.unreadable:
+        if allow_unreadable_fields:
+            console.print(f"[yellow]Warning (allowed):[/yellow] {unreadable}")
+        else:
+            err_console.print(f"[red]UNREADABLE:[/red] {unreadable}")
+    if not report.ok or (report.unreadable and not allow_unreadable_fields):
         for problem in report.problems:
             err_console.print(f"[red]MISMATCH:[/red] {problem}")
         err_console.print(f"[red]Backup {path} FAILED verification.[/red]")

@@ -24,7 +24,7 @@ T = TypeVar("T")
 
 def load_settings() -> Settings:
     """The settings, or a clear message and exit code 2 when they are invalid."""
-    from estatecrm.ops.vault import VaultError
+    from estatecrm.kit.vault import VaultError
 
     try:
         return get_settings()

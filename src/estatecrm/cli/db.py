@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 from alembic import command
 from alembic.config import Config
 
 from estatecrm.cli.common import console, load_settings
+from estatecrm.db import migrations
 
 app = typer.Typer(help="Database migrations (Alembic).", no_args_is_help=True)
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-
 
 def alembic_config(database_url: str | None = None) -> Config:
-    """Alembic's config for this project, pointed at a database."""
-    ini = REPO_ROOT / "alembic.ini"
-    cfg = Config(str(ini)) if ini.exists() else Config()
-    cfg.set_main_option("script_location", str(REPO_ROOT / "migrations"))
-    cfg.attributes["database_url"] = database_url or load_settings().database_url
-    return cfg
-
-
-def head_revision() -> str | None:
-    """The newest migration the code knows."""
-    from alembic.script import ScriptDirectory
-
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    """Alembic's config, pointed at DATABASE_URL unless another database is given."""
+    return migrations.alembic_config(database_url or load_settings().database_url)
 
 
 @app.command()

@@ -13,9 +13,9 @@ from estatecrm.auth import service as auth_service
 from estatecrm.auth.models import Agency, Role, User
 from estatecrm.cli import demo_backoffice, demo_contacts
 from estatecrm.compliance import demo as compliance_demo
-from estatecrm.db.registry import Model
 from estatecrm.kit.clock import utcnow
 from estatecrm.kit.uk_postcode import normalise_postcode, outward_code
+from estatecrm.models import Model
 from estatecrm.properties.models import (
     STATUSES_FOR,
     Furnishing,
@@ -28,11 +28,12 @@ from estatecrm.properties.models import (
 
 DEMO_AGENCY = "Demo Lettings & Sales"
 DEMO_PASSWORD = "demo-password-2026"
+_AT = "@" + auth_service.DEMO_EMAIL_DOMAIN
 DEMO_USERS = [
-    ("admin@demo.estatecrm.test", "Alex Admin", Role.admin, "Southampton"),
-    ("manager@demo.estatecrm.test", "Morgan Manager", Role.manager, "Southampton"),
-    ("negotiator@demo.estatecrm.test", "Nia Negotiator", Role.negotiator, "Bristol"),
-    ("viewer@demo.estatecrm.test", "Val Viewer", Role.viewer, "Bristol"),
+    ("admin" + _AT, "Alex Admin", Role.admin, "Southampton"),
+    ("manager" + _AT, "Morgan Manager", Role.manager, "Southampton"),
+    ("negotiator" + _AT, "Nia Negotiator", Role.negotiator, "Bristol"),
+    ("viewer" + _AT, "Val Viewer", Role.viewer, "Bristol"),
 ]
 OFFICES = ["Southampton", "Bristol"]
 

@@ -15,8 +15,8 @@ from estatecrm.cli.progress import rich_progress
 from estatecrm.config import Settings
 from estatecrm.db.session import create_engine, create_sessionmaker
 from estatecrm.kit import crypto
+from estatecrm.kit.vault import VaultError, write_secret
 from estatecrm.ops import secrets as ops
-from estatecrm.ops.vault import VaultError, write_secret
 
 app = typer.Typer(help="Secrets: rotation, re-encryption of encrypted fields, key status.")
 
@@ -92,15 +92,19 @@ def rotate(
         None, "--env-file", help="With --output env: update this .env file instead of printing"
     ),
     reencrypt: bool = typer.Option(
-        True,
+        False,
         "--reencrypt/--no-reencrypt",
-        help="Re-encrypt every encrypted field under the new key now (default), or later with "
-        "`estatecrm secrets reencrypt` once every process runs with the new keys",
+        help="Re-encrypt every field now, while processes on the old keys may still run "
+        "(only when nothing is running); default: later, with `estatecrm secrets reencrypt`, "
+        "once every process runs with the new keys",
+    ),
+    yes: bool = typer.Option(
+        False, "--yes", help="Retire keys even though backups in BACKUP_DIR list them"
     ),
     batch_size: int = typer.Option(500, min=1, max=100_000, help="Rows per transaction"),
 ) -> None:
-    """Generate a new SECRET_KEY and field-encryption key, keep the previous ones valid,
-    re-encrypt, and write the new values to Vault or the environment."""
+    """Generate a new SECRET_KEY and field-encryption key, keep the previous ones valid and
+    write the new values to Vault or the environment; re-encrypt as a second step."""
     settings = load_settings()
     target = output or (Output.vault if settings.vault_addr else Output.env)
     if target == Output.vault and not settings.vault_addr:
@@ -116,6 +120,23 @@ def rotate(
         err_console.print(f"[red]Cannot read the encrypted fields:[/red] {str(exc)[:300]}")
         raise typer.Exit(code=1) from None
     plan = ops.plan_rotation(settings, usage)
+    needs = ops.backups_needing(settings.backup_dir, plan.retired)
+    if needs:
+        err_console.print(
+            f"This rotation retires key(s) {', '.join(plan.retired)}, which no stored value "
+            f"needs any more but {len(needs)} backup(s) in {settings.backup_dir} list:"
+        )
+        for need in needs:
+            err_console.print(
+                f"  {need.path}  (made {need.created_at}; key {', '.join(need.keys)})"
+            )
+        if not yes:
+            err_console.print(
+                "[red]Refusing without --yes:[/red] after this rotation those backups' encrypted "
+                "fields can only be read if you keep the retired key(s) somewhere safe. Nothing "
+                "was changed."
+            )
+            raise typer.Exit(code=2)
     values = plan.values()
 
     # The new keys are stored BEFORE any value is encrypted under them.
@@ -150,9 +171,15 @@ def rotate(
             "read backups made before they were retired)."
         )
     if not reencrypt:
+        where = "from Vault" if target == Output.vault else "from the new values"
         err_console.print(
-            "Next: restart every process with the new values, then run "
-            "`estatecrm secrets reencrypt`."
+            "[bold]Next steps[/bold] (nothing is re-encrypted yet, so every running process "
+            "still reads every value):\n"
+            f"  1. Restart every process (one at a time) so it reads the new keys {where}; "
+            "a process still on the old keys serves values written under the new key as "
+            "withheld (counted by encrypted_values_withheld_total), never as an error.\n"
+            "  2. When every process runs with the new keys: estatecrm secrets reencrypt\n"
+            "  3. Check: estatecrm secrets status (every value under the newest key)."
         )
         return
     results = run(lambda: _reencrypt(settings, plan.keyring, batch_size))

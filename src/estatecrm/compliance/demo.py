@@ -14,7 +14,7 @@ from estatecrm.compliance import service as compliance_service
 from estatecrm.compliance.models import CertificateType
 from estatecrm.compliance.schemas import CertificateCreate
 from estatecrm.kit.clock import today_london
-from estatecrm.properties import repository as property_repository
+from estatecrm.properties import service as property_service
 from estatecrm.properties.models import MarketingType, Property
 from estatecrm.properties.schemas import PropertyFilters
 from estatecrm.tasks import service as task_service
@@ -75,8 +75,8 @@ async def seed(
     by_id = {u.id: u for u in users}
     admin = next(u for u in users if u.role == Role.admin)
     workers = [u for u in users if u.role in (Role.negotiator, Role.manager)] or [admin]
-    props, _ = await property_repository.search(
-        session, agency.id, PropertyFilters(sort="created_at"), limit=100_000, offset=0
+    props, _ = await property_service.search(
+        session, admin, PropertyFilters(sort="created_at"), limit=100_000, offset=0
     )
     for prop in props:
         actor = by_id.get(prop.negotiator_id or 0, admin)

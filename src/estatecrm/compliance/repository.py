@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import (
@@ -275,7 +275,7 @@ def _urgency(on_date: date) -> ColumnElement[str]:
     return case(
         (Certificate.expiry_date < on_date, literal("expired", String)),
         (
-            Certificate.expiry_date <= on_date + timedelta(days=rules.URGENT_WITHIN_DAYS),
+            Certificate.expiry_date <= rules.urgent_until(on_date),
             literal("due_7", String),
         ),
         else_=literal("due_30", String),
@@ -286,7 +286,7 @@ def _urgency_rank(on_date: date) -> ColumnElement[int]:
     return case(
         (Certificate.expiry_date < on_date, literal(0, Integer)),
         (
-            Certificate.expiry_date <= on_date + timedelta(days=rules.URGENT_WITHIN_DAYS),
+            Certificate.expiry_date <= rules.urgent_until(on_date),
             literal(1, Integer),
         ),
         else_=literal(2, Integer),
@@ -294,7 +294,7 @@ def _urgency_rank(on_date: date) -> ColumnElement[int]:
 
 
 def _urgency_range(urgency: str, on_date: date) -> ColumnElement[bool]:
-    urgent = on_date + timedelta(days=rules.URGENT_WITHIN_DAYS)
+    urgent = rules.urgent_until(on_date)
     if urgency == "expired":
         return Certificate.expiry_date < on_date
     if urgency == "due_7":

@@ -91,6 +91,11 @@ def expiring_until(on_date: date) -> date:
     return on_date + timedelta(days=EXPIRING_WITHIN_DAYS)
 
 
+def urgent_until(on_date: date) -> date:
+    """The last expiry date that counts as due within 7 days (`due_7`) on `on_date`."""
+    return on_date + timedelta(days=URGENT_WITHIN_DAYS)
+
+
 def status_on(expiry: date, on_date: date) -> ComplianceStatus:
     """`valid`, `expiring` (within 30 days) or `expired` on a date."""
     if expiry < on_date:
@@ -129,10 +134,8 @@ def epc_ratings_below_minimum() -> list[str]:
 
 
 def epc_meets_minimum(rating: str | None) -> bool:
-    """Whether an EPC rating is E or better."""
-    return (
-        rating is not None and rating in EPC_RATINGS and rating not in epc_ratings_below_minimum()
-    )
+    """Whether an EPC rating is one band from A to E (not "", not a substring like "EF")."""
+    return rating in list(EPC_RATINGS) and rating not in epc_ratings_below_minimum()
 
 
 def label(cert_type: CertificateType | str) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from estatecrm.activity import service as activity
-from estatecrm.auth import repository as auth_repository
+from estatecrm.auth import service as auth_service
 from estatecrm.auth.models import Agency, User
 from estatecrm.compliance import repository, rules
 from estatecrm.compliance.models import Certificate, CertificateType, ComplianceStatus
@@ -34,7 +34,6 @@ from estatecrm.db import relations
 from estatecrm.db.relations import ExtraSection, Target
 from estatecrm.errors import Conflict, NotFound, ValidationFailed
 from estatecrm.kit.clock import today_london, utcnow
-from estatecrm.properties import repository as property_repository
 from estatecrm.properties import service as property_service
 from estatecrm.properties.models import MarketingType, Property
 from estatecrm.tasks import service as task_service
@@ -101,7 +100,7 @@ async def get(session: AsyncSession, user: User, certificate_id: int) -> Certifi
 
 async def property_of(session: AsyncSession, user: User, cert: Certificate) -> Property:
     """The property a certificate belongs to."""
-    prop = await property_repository.get(session, user.agency_id, cert.property_id)
+    prop = await property_service.find(session, user.agency_id, cert.property_id)
     if prop is None:  # pragma: no cover - the foreign key cascades deletes
         raise NotFound("Property not found")
     return prop
@@ -109,7 +108,7 @@ async def property_of(session: AsyncSession, user: User, cert: Certificate) -> P
 
 async def property_by_reference(session: AsyncSession, user: User, reference: str) -> Property:
     """The agency's property with this reference; 422 naming `property_reference` otherwise."""
-    prop = await property_repository.get_by_reference(session, user.agency_id, reference)
+    prop = await property_service.get_by_reference(session, user.agency_id, reference)
     if prop is None:
         raise ValidationFailed(
             "property_reference", f"No property with reference {reference.strip()!r} in your agency"
@@ -265,7 +264,7 @@ async def create(
     session: AsyncSession, user: User, data: CertificateCreate, *, today: date | None = None
 ) -> Certificate:
     """Record a certificate; its expiry comes from the type's rule when not given."""
-    prop = await property_repository.get(session, user.agency_id, data.property_id)
+    prop = await property_service.find(session, user.agency_id, data.property_id)
     if prop is None:
         raise ValidationFailed("property_id", "No such property in your agency")
     values = data.model_dump()
@@ -478,7 +477,7 @@ async def extra_sections(
 async def _to_items(
     session: AsyncSession, agency_id: int, rows: Sequence[repository.ItemRow], on_date: date
 ) -> list[ComplianceItem]:
-    props = await property_repository.get_many(session, agency_id, [r.property_id for r in rows])
+    props = await property_service.get_many(session, agency_id, [r.property_id for r in rows])
     items = []
     for r in rows:
         prop = props[r.property_id]
@@ -553,7 +552,7 @@ async def epc_problems(
 ) -> tuple[list[EpcProblem], int]:
     """Active lettings whose current EPC is F or G without a valid exemption."""
     certs, total = await repository.epc_below_minimum(session, agency_id, on_date, limit=limit)
-    props = await property_repository.get_many(session, agency_id, [c.property_id for c in certs])
+    props = await property_service.get_many(session, agency_id, [c.property_id for c in certs])
     return [
         EpcProblem(
             property_id=c.property_id,
@@ -622,7 +621,7 @@ async def by_property(
         session, agency_id, on_date, limit=limit, offset=offset
     )
     rows = await repository.items_for_properties(session, agency_id, on_date, ids)
-    props = await property_repository.get_many(session, agency_id, ids)
+    props = await property_service.get_many(session, agency_id, ids)
     groups = {pid: PropertyGroup(props[pid]) for pid in ids}
     for item in await _to_items(session, agency_id, rows, on_date):
         groups[item.property_id].items.append(item)
@@ -649,8 +648,8 @@ class Report:
 async def agencies_named(session: AsyncSession, name: str | None) -> list[Agency]:
     """The agency with this name (none if unknown), or every agency when no name is given."""
     if name is None:
-        return list(await auth_repository.list_agencies(session))
-    agency = await auth_repository.get_agency_by_name(session, name)
+        return list(await auth_service.list_agencies(session))
+    agency = await auth_service.get_agency_by_name(session, name)
     return [agency] if agency is not None else []
 
 

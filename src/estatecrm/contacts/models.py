@@ -8,9 +8,8 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from estatecrm.auth.models import enum_column
 from estatecrm.db.base import AgencyScoped, IdMixin, IdType, Model, TimestampMixin
-from estatecrm.db.types import UTCDateTime
+from estatecrm.db.types import UTCDateTime, enum_column
 from estatecrm.kit.clock import utcnow
 from estatecrm.kit.crypto import EncryptedString
 

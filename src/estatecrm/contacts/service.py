@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from estatecrm.activity import repository as activity_repository
 from estatecrm.activity import service as activity
 from estatecrm.auth.models import Role, User
 from estatecrm.contacts import repository
@@ -464,7 +463,7 @@ async def merge(
         # What other features hold that names a contact: declared in their relations.py.
         **await relations.of(session).move(Target.contact, session, agency_id, other.id, kept.id),
     }
-    await activity_repository.reassign_entity(session, agency_id, ENTITY, other.id, kept.id)
+    await activity.reassign_entity(session, agency_id, ENTITY, other.id, kept.id)
     await repository.delete(session, other)
     derive(kept)
     kept.updated_at = utcnow()
@@ -525,6 +524,11 @@ async def pick(session: AsyncSession, user: User, q: str) -> Sequence[Contact]:
 async def find(session: AsyncSession, agency_id: int, contact_id: int) -> Contact | None:
     """A contact of this agency with its roles, or None (also when foreign)."""
     return await repository.get(session, agency_id, contact_id)
+
+
+async def exists(session: AsyncSession, agency_id: int, contact_id: int) -> bool:
+    """Whether this agency has the contact."""
+    return await repository.exists(session, agency_id, contact_id)
 
 
 async def get_many(

@@ -28,6 +28,22 @@ class Model(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+# Set in Model.metadata.info by estatecrm.models once every feature's tables are declared.
+COMPLETE = "estatecrm_all_tables"
+
+
+def all_tables() -> MetaData:
+    """The metadata of every table, for code below the features (backups, key rotation).
+
+    db and ops may not import the features, so they cannot load the tables themselves; the entry
+    points (main.py, the CLI, Alembic, the tests) import estatecrm.models, which does. Asking
+    before that is a wiring bug, refused rather than answered with half the tables.
+    """
+    if not Model.metadata.info.get(COMPLETE):
+        raise RuntimeError("estatecrm.models is not imported: the table list would be incomplete")
+    return Model.metadata
+
+
 class IdMixin:
     """An auto-incrementing integer primary key."""
 

@@ -19,7 +19,6 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from estatecrm.config import Settings
 from estatecrm.db import relations
 from estatecrm.kit import crypto
-from estatecrm.ops.metrics import instrument_engine
 
 WRITE_INTENT = "estatecrm_write_intent"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -64,7 +63,6 @@ def create_engine(settings: Settings) -> AsyncEngine:
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
     else:
         engine = _postgres_engine(settings, url)
-    instrument_engine(engine)
     # Encrypted columns use the keys of the settings this engine was built from.
     crypto.attach(engine.dialect, crypto.keyring_for(settings))
     return engine

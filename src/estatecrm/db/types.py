@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Dialect
+from sqlalchemy import JSON, DateTime, Dialect, Enum
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 
@@ -35,3 +36,16 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 JSONType: Any = JSON().with_variant(JSONB(), "postgresql")
+
+
+def enum_column(enum_cls: type[enum.Enum], name: str) -> Enum:
+    """A portable enum column stored as its values (VARCHAR + CHECK, no native type)."""
+    return Enum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )

@@ -4,15 +4,22 @@ Any column declared `mapped_column(EncryptedString())` is encrypted on the way i
 database and decrypted on the way out, under the keys in `FIELD_ENCRYPTION_KEYS` (newest
 first: the first key encrypts, every key decrypts). `estatecrm secrets rotate` finds every such
 column of every table by its type, so a new sensitive field needs nothing but the type.
+
+A stored value no configured key can decrypt (written under a key this process does not
+have yet, or one since removed) is never an error for the reader: it reads back as
+`WITHHELD`, and every such read is reported to the hooks ops registers (a metric and an
+alert rule count them). Writing `WITHHELD` back is refused, so the marker never replaces
+the real value.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Iterable, Sequence
+import logging
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
@@ -23,11 +30,31 @@ from sqlalchemy.types import TypeDecorator
 if TYPE_CHECKING:
     from sqlalchemy import MetaData, Table
 
-    from estatecrm.config import Settings
-
 # Where an engine carries the key ring of the settings it was built from (see db/session.py).
 DIALECT_ATTR = "estatecrm_keyring"
 _DERIVE_INFO = b"estatecrm field encryption v1"
+
+# What an encrypted field reads as when no configured key decrypts it.
+WITHHELD = "[withheld: encrypted under a key this service does not have]"
+_unreadable_hooks: list[Callable[[], None]] = []
+log = logging.getLogger("estatecrm.crypto")
+
+
+def on_unreadable(hook: Callable[[], None]) -> None:
+    """Call `hook` whenever a stored value is withheld because no key decrypts it."""
+    if hook not in _unreadable_hooks:
+        _unreadable_hooks.append(hook)
+
+
+class KeySettings(Protocol):
+    """The settings the key ring is made from (config.Settings has them; kit cannot import it)."""
+
+    @property
+    def field_encryption_keys(self) -> str: ...
+    @property
+    def secret_key(self) -> str: ...
+    @property
+    def secret_key_previous(self) -> str: ...
 
 
 class InvalidKey(ValueError):
@@ -139,7 +166,7 @@ def _keyring(keys: tuple[str, ...]) -> Keyring:
     return Keyring(keys)
 
 
-def keys_for(settings: Settings) -> list[str]:
+def keys_for(settings: KeySettings) -> list[str]:
     """The field-encryption keys the settings give, newest first.
 
     `FIELD_ENCRYPTION_KEYS` when set; otherwise (never in production) a key derived from
@@ -155,7 +182,7 @@ def keys_for(settings: Settings) -> list[str]:
     return keys
 
 
-def keyring_for(settings: Settings) -> Keyring:
+def keyring_for(settings: KeySettings) -> Keyring:
     """The key ring of these settings (cached per set of keys)."""
     return _keyring(tuple(keys_for(settings)))
 
@@ -166,13 +193,17 @@ def attach(dialect: Dialect, keyring: Keyring) -> None:
 
 
 def keyring_of(dialect: Dialect | None) -> Keyring:
-    """The key ring of an engine, or the process settings' when the engine has none."""
+    """The key ring an engine carries (db.session.create_engine attaches its settings' ring).
+
+    An engine built any other way has none: refused, never guessed from the process settings.
+    """
     keyring = getattr(dialect, DIALECT_ATTR, None) if dialect is not None else None
     if isinstance(keyring, Keyring):
         return keyring
-    from estatecrm.config import get_settings
-
-    return keyring_for(get_settings())
+    raise RuntimeError(
+        "this engine carries no field-encryption key ring: build it with "
+        "estatecrm.db.session.create_engine"
+    )
 
 
 class EncryptedString(TypeDecorator[str]):
@@ -187,6 +218,11 @@ class EncryptedString(TypeDecorator[str]):
     def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
         if value is None:
             return None
+        if value == WITHHELD:
+            raise UndecryptableValue(
+                "a withheld encrypted value cannot be saved: restore the key it was written "
+                "under to FIELD_ENCRYPTION_KEYS"
+            )
         return keyring_of(dialect).encrypt(str(value))
 
     def process_literal_param(self, value: str | None, dialect: Dialect) -> str:
@@ -196,7 +232,18 @@ class EncryptedString(TypeDecorator[str]):
     def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
         if value is None:
             return None
-        return keyring_of(dialect).decrypt(str(value))
+        keyring = keyring_of(dialect)
+        try:
+            return keyring.decrypt(str(value))
+        except UndecryptableValue:
+            # Serve the record without this field rather than fail the whole request.
+            log.warning(
+                "encrypted value withheld: no configured key decrypts it",
+                extra={"keys": keyring.fingerprints},
+            )
+            for hook in _unreadable_hooks:
+                hook()
+            return WITHHELD
 
     @property
     def python_type(self) -> type[str]:

@@ -8,8 +8,8 @@ from datetime import date
 from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from estatecrm.auth.models import enum_column
 from estatecrm.db.base import AgencyScoped, IdMixin, IdType, Model, TimestampMixin
+from estatecrm.db.types import enum_column
 
 
 class JobPriority(enum.StrEnum):

@@ -9,13 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from estatecrm.activity import service as activity
 from estatecrm.auth.models import User
-from estatecrm.contacts import repository as contact_repository
+from estatecrm.contacts import service as contact_service
 from estatecrm.errors import NotFound, ValidationFailed
 from estatecrm.kit.clock import today_london, utcnow
 from estatecrm.maintenance import repository
 from estatecrm.maintenance.models import JobStatus, MaintenanceJob
 from estatecrm.maintenance.schemas import JobCreate, JobFilters, JobRead, JobUpdate
-from estatecrm.properties import repository as property_repository
+from estatecrm.properties import service as property_service
 from estatecrm.properties.models import Property
 
 ENTITY = "maintenance_job"
@@ -66,7 +66,7 @@ async def get(session: AsyncSession, user: User, job_id: int) -> MaintenanceJob:
 async def read(session: AsyncSession, user: User, job_id: int) -> JobRead:
     """The API shape of one job."""
     job = await get(session, user, job_id)
-    prop = await property_repository.get(session, user.agency_id, job.property_id)
+    prop = await property_service.find(session, user.agency_id, job.property_id)
     if prop is None:
         raise NotFound("Maintenance job not found")
     return to_read(job, prop)
@@ -85,7 +85,7 @@ async def search(
 async def _check_contacts(session: AsyncSession, agency_id: int, values: dict[str, Any]) -> None:
     for field in ("reported_by_contact_id", "contractor_contact_id"):
         contact_id = values.get(field)
-        if contact_id is not None and not await contact_repository.exists(
+        if contact_id is not None and not await contact_service.exists(
             session, agency_id, contact_id
         ):
             raise ValidationFailed(field, "No such contact in your agency")
@@ -106,7 +106,7 @@ def _check_dates(job: MaintenanceJob) -> None:
 
 async def create(session: AsyncSession, user: User, data: JobCreate) -> MaintenanceJob:
     """Report a job on a property."""
-    prop = await property_repository.get(session, user.agency_id, data.property_id)
+    prop = await property_service.find(session, user.agency_id, data.property_id)
     if prop is None:
         raise ValidationFailed("property_id", "No such property in your agency")
     values = data.model_dump()

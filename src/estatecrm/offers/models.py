@@ -8,9 +8,8 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from estatecrm.auth.models import enum_column
 from estatecrm.db.base import AgencyScoped, IdMixin, IdType, Model, TimestampMixin
-from estatecrm.db.types import UTCDateTime
+from estatecrm.db.types import UTCDateTime, enum_column
 
 
 class OfferStatus(enum.StrEnum):

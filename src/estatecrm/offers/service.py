@@ -8,9 +8,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from estatecrm.activity import service as activity
-from estatecrm.applicants import repository as applicant_repository
 from estatecrm.applicants import service as applicant_service
-from estatecrm.auth import repository as auth_repository
+from estatecrm.auth import service as auth_service
 from estatecrm.auth.models import User
 from estatecrm.contacts.models import Contact, IdCheckStatus
 from estatecrm.errors import Conflict, NotFound, ValidationFailed
@@ -27,7 +26,6 @@ from estatecrm.offers.schemas import (
     OfferUpdate,
     OfferWithdraw,
 )
-from estatecrm.properties import repository as property_repository
 from estatecrm.properties import service as property_service
 from estatecrm.properties.models import MarketingType, Property, PropertyStatus
 from estatecrm.sales import service as sale_service
@@ -199,10 +197,10 @@ async def _record_applicant(
 
 async def create(session: AsyncSession, user: User, data: OfferCreate) -> Offer:
     """Record an applicant's offer on a property that is taking offers."""
-    prop = await property_repository.get(session, user.agency_id, data.property_id)
+    prop = await property_service.find(session, user.agency_id, data.property_id)
     if prop is None:
         raise ValidationFailed("property_id", "No such property in your agency")
-    found = await applicant_repository.get_with_contact(session, user.agency_id, data.applicant_id)
+    found = await applicant_service.find_with_contact(session, user.agency_id, data.applicant_id)
     if found is None:
         raise ValidationFailed("applicant_id", "No such applicant in your agency")
     applicant, contact = found
@@ -378,7 +376,7 @@ async def _check_uk_rules(
         return
     if contact.id_check_status == IdCheckStatus.passed:
         return
-    agency = await auth_repository.get_agency(session, offer.agency_id)
+    agency = await auth_service.get_agency(session, offer.agency_id)
     if agency is not None and not agency.require_aml_for_offers:
         return
     raise Conflict(
@@ -397,13 +395,13 @@ async def accept(session: AsyncSession, user: User, offer_id: int) -> Offer:
     lock, then finds the property no longer taking offers and gets 409.
     """
     offer = await get(session, user, offer_id)
-    prop = await property_repository.get_for_update(session, user.agency_id, offer.property_id)
+    prop = await property_service.find_for_update(session, user.agency_id, offer.property_id)
     if prop is None:
         raise NotFound("Offer not found")
     # The lock is held now: read what concurrent transactions committed before it.
     await session.refresh(prop)
     await session.refresh(offer)
-    found = await applicant_repository.get_with_contact(session, user.agency_id, offer.applicant_id)
+    found = await applicant_service.find_with_contact(session, user.agency_id, offer.applicant_id)
     if found is None:
         raise NotFound("Offer not found")
     contact = found[1]
@@ -452,3 +450,16 @@ async def accept(session: AsyncSession, user: User, offer_id: int) -> Offer:
             f"Offer of {_money(prop, other.amount_pence)} rejected: {ANOTHER_ACCEPTED}",
         )
     return offer
+
+
+# Lookups for other features (they call this service, never offers' repository).
+
+
+async def find(session: AsyncSession, agency_id: int, offer_id: int) -> Offer | None:
+    """An offer of this agency, or None (also when it belongs to another agency)."""
+    return await repository.get(session, agency_id, offer_id)
+
+
+async def applicant_of(session: AsyncSession, agency_id: int, offer_id: int | None) -> int | None:
+    """The applicant who made an offer (None without an offer)."""
+    return await repository.applicant_of(session, agency_id, offer_id)

@@ -32,12 +32,6 @@ class RequestStats:
 request_stats: ContextVar[RequestStats | None] = ContextVar("estatecrm_request", default=None)
 
 
-def current_request_id() -> str | None:
-    """The id of the request being served in this task, if any."""
-    stats = request_stats.get()
-    return stats.request_id if stats is not None else None
-
-
 def new_request_id() -> str:
     """A fresh request id: 128 random bits as 32 hex digits.
 

@@ -13,7 +13,6 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -24,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from estatecrm.ops.context import header, resolve_route, state
 from estatecrm.ops.metrics import CSRF_FAILURES
+from estatecrm.web.errors import error_response, wants_json
 
 log = logging.getLogger("estatecrm.csrf")
 
@@ -37,8 +37,6 @@ _SALT = "estatecrm.csrf.v1"
 _FORM_TYPES = (b"application/x-www-form-urlencoded", b"multipart/form-data")
 # Paths that never render a form or change anything: no token work at all.
 _PASSIVE_PREFIXES = ("/static/", "/metrics", "/health")
-
-ErrorResponder = Callable[..., Response]
 
 
 def _same(a: str, b: str) -> bool:
@@ -188,12 +186,10 @@ class CSRFMiddleware:
         app: ASGIApp,
         *,
         tokens: CSRFTokens,
-        responder: ErrorResponder,
         protected_anonymous: tuple[str, ...] = ("/login",),
     ) -> None:
         self.app = app
         self.tokens = tokens
-        self.responder = responder
         self.protected_anonymous = protected_anonymous
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -274,27 +270,15 @@ class CSRFMiddleware:
             extra={"reason": reason, "method": scope["method"], "path": scope.get("path")},
         )
         request = Request(scope, receive)
-        if not _wants_json(request):
-            response = self.responder(
-                request,
-                403,
-                f"{FAILURE_MESSAGE}: the page had expired. Go back, reload it and try again.",
-            )
-        else:
-            response = JSONResponse({"error": FAILURE_MESSAGE}, status_code=403)
+        message = FAILURE_MESSAGE
+        if not wants_json(request):
+            message += ": the page had expired. Go back, reload it and try again."
+        response = error_response(request, 403, message)
         if token.get() and token.fresh:  # the error page carries a fresh token for a retry
             response.headers.append(
                 "set-cookie", self.tokens.cookie_header(token.get()).decode("latin-1")
             )
         await response(scope, receive, send)
-
-
-def _wants_json(request: Request) -> bool:
-    path = request.url.path
-    if path.startswith("/api/") or path == "/csrf-token":
-        return True
-    accept = request.headers.get("accept", "")
-    return "application/json" in accept and "text/html" not in accept
 
 
 router = APIRouter(tags=["operations"])

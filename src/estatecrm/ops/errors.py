@@ -8,23 +8,34 @@ inside them, lets the outer middleware see and decorate a normal response.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-log = logging.getLogger("estatecrm.errors")
+from estatecrm.db.errors import is_database_down
+from estatecrm.ops import metrics
+from estatecrm.web.errors import error_response
 
-ExceptionResponder = Callable[[Request, Exception], Awaitable[Response]]
+log = logging.getLogger("estatecrm.errors")
+app_log = logging.getLogger("estatecrm")
+
+
+async def unexpected_error(request: Request, exc: Exception) -> Response:
+    """An exception no handler took: 503 if the database is unreachable, else a logged 500."""
+    if is_database_down(exc):
+        metrics.database_unreachable()
+        app_log.error("database unavailable: %s", exc.__class__.__name__)
+        return error_response(request, 503, "Database unavailable, try again shortly")
+    app_log.error("unhandled error", exc_info=exc)
+    return error_response(request, 500, "Internal server error")
 
 
 class UnexpectedErrorMiddleware:
     """Turns exceptions that no handler took into the service's own error response."""
 
-    def __init__(self, app: ASGIApp, *, responder: ExceptionResponder) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.responder = responder
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -45,5 +56,5 @@ class UnexpectedErrorMiddleware:
                 # Headers are gone already; all we can do is record it and drop the stream.
                 log.error("error after the response started", exc_info=exc)
                 raise
-            response = await self.responder(Request(scope, receive), exc)
+            response = await unexpected_error(Request(scope, receive), exc)
             await response(scope, receive, send)

@@ -2,13 +2,15 @@
 
 Every check runs concurrently with its own short timeout, so the endpoint answers within
 two seconds even when a dependency hangs. The database is required (unreachable → 503,
-`unhealthy`); Redis, memory, disk and migrations only degrade the service (200, `degraded`).
+`unhealthy`); Redis, memory, disk and migrations only degrade the service (200, `degraded`),
+and so does demo data (`estatecrm demo` accounts) found in a production database.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
@@ -22,7 +24,7 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from estatecrm import __version__
 from estatecrm.config import Settings
@@ -43,7 +45,7 @@ router = APIRouter(tags=["operations"])
 @lru_cache(maxsize=1)
 def head_revision() -> str | None:
     """The newest migration this code ships (read once from the migrations folder)."""
-    from estatecrm.cli.db import head_revision as alembic_head
+    from estatecrm.db.migrations import head_revision as alembic_head
 
     return alembic_head()
 
@@ -69,7 +71,13 @@ async def check_database(engine: AsyncEngine) -> dict[str, Any]:
     async with engine.connect() as conn:
         await conn.execute(text("SELECT 1"))
     latency = (time.perf_counter() - started) * 1000
-    return {"status": HEALTHY, "latency_ms": round(latency, 2), **metrics.pool_stats(engine)}
+    # The pool figures are this worker's own; /metrics has one series per worker (pid).
+    return {
+        "status": HEALTHY,
+        "latency_ms": round(latency, 2),
+        **metrics.pool_stats(engine),
+        "worker_pid": os.getpid(),
+    }
 
 
 async def check_migrations(engine: AsyncEngine) -> dict[str, Any]:
@@ -125,6 +133,25 @@ async def check_disk(settings: Settings) -> dict[str, Any]:
     }
 
 
+# Counts demo accounts; wired by create_app() (ops cannot import the auth feature).
+DemoAccountsProbe = Callable[[AsyncSession], Awaitable[int]]
+
+
+async def check_demo_data(
+    sessions: async_sessionmaker[AsyncSession], probe: DemoAccountsProbe, settings: Settings
+) -> dict[str, Any]:
+    """Demo accounts in the database: expected in development, a problem in production."""
+    async with sessions() as session:
+        found = await probe(session)
+    if found and settings.environment == "production":
+        return {
+            "status": DEGRADED,
+            "demo_accounts": found,
+            "error": "demo accounts exist in a production database: remove them",
+        }
+    return {"status": HEALTHY, "demo_accounts": found}
+
+
 def redis_client(settings: Settings) -> Redis | None:
     """A Redis client for health checks (short timeouts, no retries), or None."""
     if not settings.redis_url:
@@ -177,6 +204,12 @@ async def health(
         _timed("migrations", lambda: check_migrations(engine), DEGRADED),
     )
     checks = dict(zip(names, results, strict=True))
+    probe: DemoAccountsProbe | None = getattr(app_state, "demo_accounts_probe", None)
+    if probe is not None and checks["database"]["status"] == HEALTHY:
+        sessions = app_state.sessionmaker
+        checks["demo_data"] = await _timed(
+            "demo_data", lambda: check_demo_data(sessions, probe, settings), DEGRADED
+        )
     if checks["database"]["status"] != HEALTHY:
         metrics.database_unreachable()
         checks["migrations"] = {"status": "unknown", "current": None, "head": head_revision()}

@@ -113,6 +113,19 @@ class RequestContextFilter(logging.Filter):
         return True
 
 
+class GracefulStopFilter(logging.Filter):
+    """gunicorn logs every worker it stops on purpose (a reload, a rolling restart, a
+    max_requests recycle) as "Worker (pid:N) was sent SIGTERM!" at error level: that is a
+    normal event, so it is logged at info. SIGKILL and SIGABRT (timeouts) stay errors."""
+
+    GRACEFUL = re.compile(r"^Worker \(pid:\d+\) was sent (SIGTERM|SIGQUIT|SIGINT|SIGHUP)!$")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR and self.GRACEFUL.match(record.getMessage()):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
 class JSONFormatter(logging.Formatter):
     """One JSON object per record: timestamp, level, event, logger, request id, extras."""
 

@@ -38,7 +38,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from estatecrm import __version__
-from estatecrm.ops.context import RequestStats, request_stats, route_template, state
+from estatecrm.kit import crypto
+from estatecrm.ops.context import (
+    UNMATCHED,
+    RequestStats,
+    request_stats,
+    resolve_route,
+    route_template,
+    state,
+)
 
 # `*_created` series double the exposition and no dashboard uses them.
 disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -69,25 +77,27 @@ DB_QUERY_DURATION = Histogram(
     ["operation"],
     buckets=DB_BUCKETS,
 )
+# One series per worker, labelled `pid` in multiprocess mode: sum() them for the host's
+# pool, pick a pid for the one worker whose pool /health?detailed=true shows (worker_pid).
 DB_POOL_SIZE = Gauge(
     "database_pool_size",
-    "Configured connections in the database pool (summed over live workers).",
-    multiprocess_mode="livesum",
+    "Configured connections in this worker's database pool (label pid: the worker).",
+    multiprocess_mode="liveall",
 )
 DB_POOL_CHECKED_OUT = Gauge(
     "database_pool_checked_out",
-    "Database connections in use.",
-    multiprocess_mode="livesum",
+    "Database connections this worker has in use (label pid: the worker).",
+    multiprocess_mode="liveall",
 )
 DB_POOL_OVERFLOW = Gauge(
     "database_pool_overflow",
-    "Database connections open beyond the pool size.",
-    multiprocess_mode="livesum",
+    "Database connections this worker has open beyond its pool size (label pid).",
+    multiprocess_mode="liveall",
 )
 DB_POOL_AVAILABLE = Gauge(
     "database_pool_available",
-    "Pooled database connections free to use without overflowing.",
-    multiprocess_mode="livesum",
+    "Pooled connections this worker can use without overflowing (label pid).",
+    multiprocess_mode="liveall",
 )
 DB_CONNECTION_ERRORS = Counter(
     "database_connection_errors_total",
@@ -106,6 +116,10 @@ AUTH_FAILURES = Counter(
     "auth_failures_total",
     "Failed sign-ins and rejected credentials, by reason.",
     ["reason"],
+)
+ENCRYPTED_VALUES_WITHHELD = Counter(
+    "encrypted_values_withheld_total",
+    "Encrypted field values served withheld because no configured key decrypts them.",
 )
 MEMORY_USAGE_RATIO = Gauge(
     "system_memory_usage_ratio",
@@ -137,6 +151,7 @@ DECLARED: list[tuple[str, str, str]] = [
     ("rate_limit_exceeded", RATE_LIMIT_EXCEEDED._documentation, "counter"),
     ("csrf_failures", CSRF_FAILURES._documentation, "counter"),
     ("auth_failures", AUTH_FAILURES._documentation, "counter"),
+    ("encrypted_values_withheld", ENCRYPTED_VALUES_WITHHELD._documentation, "counter"),
     ("system_memory_usage_ratio", MEMORY_USAGE_RATIO._documentation, "gauge"),
     ("app_info", APP_INFO._documentation, "gauge"),
 ]
@@ -159,12 +174,19 @@ def initialise(environment: str) -> None:
     # Label-less counters exist from import; touching them writes their multiprocess file.
     DB_CONNECTION_ERRORS.inc(0)
     CSRF_FAILURES.inc(0)
+    ENCRYPTED_VALUES_WITHHELD.inc(0)
+    crypto.on_unreadable(encrypted_value_withheld)
     refresh_memory()
 
 
 def auth_failure(reason: str) -> None:
     """Count a failed sign-in or a rejected token/session."""
     AUTH_FAILURES.labels(reason=reason).inc()
+
+
+def encrypted_value_withheld() -> None:
+    """Count one encrypted value served withheld (no configured key decrypts it)."""
+    ENCRYPTED_VALUES_WITHHELD.inc()
 
 
 def database_unreachable() -> None:
@@ -326,6 +348,10 @@ class MetricsMiddleware:
             duration = time.perf_counter() - started
             in_progress.dec()
             path = route_template(scope)
+            if path == UNMATCHED:
+                # Mounts (static files) set no route: label them by their template too,
+                # so the SLIs can leave /static/{path} out as the app's SLI recorder does.
+                path = resolve_route(scope)
             count = self._counts.get((method, path, status))
             if count is None:
                 count = HTTP_REQUESTS.labels(method=method, path=path, status=str(status))

@@ -1,10 +1,12 @@
 """Rate limits with the `limits` library: shared in Redis, per-worker memory when Redis fails.
 
-Limits (all configurable, see `.env.example`): the JSON API and `/error-budget` per client
-address (`RATE_LIMIT_DEFAULT`), `/health` (`RATE_LIMIT_HEALTH`), `/csrf-token`
-(`RATE_LIMIT_CSRF`), and sign-in — `POST /login` and `POST /api/v1/auth/token` — per client
-address and per account (`RATE_LIMIT_LOGIN`). Pages for signed-in agents are not limited: a
-whole office shares one address. Static files and `/metrics` are never limited.
+Limits (all configurable, see `.env.example`): the JSON API per client address
+(`RATE_LIMIT_DEFAULT`), `/csrf-token` (`RATE_LIMIT_CSRF`), and sign-in — `POST /login` and
+`POST /api/v1/auth/token` — per client address and per account (`RATE_LIMIT_LOGIN`). Pages for
+signed-in agents are not limited: a whole office shares one address. Static files,
+`/metrics` and `/error-budget` (the deploy gate) are never limited; `/health` (load
+balancers, CI runners, an office NAT polling it) is not limited unless `RATE_LIMIT_HEALTH`
+is set.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from estatecrm.config import Settings, split_list
@@ -36,6 +37,7 @@ from estatecrm.ops.context import (
     state,
 )
 from estatecrm.ops.metrics import RATE_LIMIT_EXCEEDED
+from estatecrm.web.errors import error_response, wants_json
 
 log = logging.getLogger("estatecrm.ratelimit")
 
@@ -44,6 +46,7 @@ REDIS_TIMEOUT_SECONDS = 0.25
 # Redis costs one failed attempt per interval rather than one per request.
 REDIS_RETRY_AFTER_SECONDS = 5.0
 LOGIN_PATHS = ("/login", "/api/v1/auth/token")
+NEVER_LIMITED = ("/metrics", "/error-budget")
 _MAX_LOGIN_BODY = 64 * 1024
 
 
@@ -112,7 +115,10 @@ class RateLimiter:
         self.enabled = settings.rate_limit_enabled
         self.exempt = parse_networks(split_list(settings.rate_limit_exempt_ips))
         self.default = _rule("default", settings.rate_limit_default)
-        self.health = _rule("health", settings.rate_limit_health)
+        # Health probes: unlimited unless RATE_LIMIT_HEALTH asks for a budget.
+        self.health = (
+            _rule("health", settings.rate_limit_health) if settings.rate_limit_health else None
+        )
         self.csrf = _rule("csrf", settings.rate_limit_csrf)
         self.login = _rule("login", settings.rate_limit_login)
         self.login_account = _rule("login_account", settings.rate_limit_login)
@@ -141,7 +147,7 @@ class RateLimiter:
 
     def rule_for(self, method: str, path: str) -> Rule | None:
         """Which per-address rule applies to a request, if any."""
-        if path.startswith("/static/") or path == "/metrics" or method == "OPTIONS":
+        if path.startswith("/static/") or path in NEVER_LIMITED or method == "OPTIONS":
             return None
         if path == "/health":
             return self.health
@@ -149,7 +155,7 @@ class RateLimiter:
             return self.csrf
         if method == "POST" and path in LOGIN_PATHS:
             return self.login
-        if path.startswith("/api/") or path == "/error-budget":
+        if path.startswith("/api/"):
             return self.default
         return None
 
@@ -244,10 +250,9 @@ async def _account_of(scope: Scope, receive: Receive) -> tuple[str | None, Recei
 class RateLimitMiddleware:
     """Answers 429 with Retry-After and X-RateLimit-* headers once a client is over its limit."""
 
-    def __init__(self, app: ASGIApp, *, limiter: RateLimiter, responder: Any) -> None:
+    def __init__(self, app: ASGIApp, *, limiter: RateLimiter) -> None:
         self.app = app
         self.limiter = limiter
-        self.responder = responder
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self.limiter.enabled:
@@ -293,15 +298,12 @@ class RateLimitMiddleware:
             extra={"rule": rule.name, "path": label, "client_ip": client, "retry_after": retry},
         )
         request = Request(scope, receive)
-        response: Response
-        if _wants_json(request):
-            response = JSONResponse(
-                {"error": "Rate limit exceeded", "retry_after": retry}, status_code=429
-            )
-        else:
-            response = self.responder(
-                request, 429, f"Too many requests. Try again in {retry} seconds."
-            )
+        message = (
+            "Rate limit exceeded"
+            if wants_json(request)
+            else f"Too many requests. Try again in {retry} seconds."
+        )
+        response = error_response(request, 429, message, extra={"retry_after": retry})
         for key, value in _headers(outcome):
             response.headers.append(key.decode("latin-1"), value.decode("latin-1"))
         response.headers["retry-after"] = str(retry)
@@ -314,11 +316,3 @@ def _headers(outcome: Outcome) -> list[tuple[bytes, bytes]]:
         (b"x-ratelimit-remaining", str(max(0, outcome.remaining)).encode()),
         (b"x-ratelimit-reset", str(math.ceil(outcome.reset_at)).encode()),
     ]
-
-
-def _wants_json(request: Request) -> bool:
-    path = request.url.path
-    if path.startswith("/api/") or path in ("/health", "/csrf-token", "/error-budget"):
-        return True
-    accept = request.headers.get("accept", "")
-    return "application/json" in accept and "text/html" not in accept

@@ -16,6 +16,7 @@ from sqlalchemy import Table, Text, literal, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from estatecrm.config import Settings, generate_secret_key
+from estatecrm.db.base import all_tables
 from estatecrm.kit import crypto
 from estatecrm.ops.backup.progress import Reporter
 
@@ -26,10 +27,8 @@ class RotationError(RuntimeError):
 
 def _targets() -> list[tuple[Table, str]]:
     """Every (table, encrypted column) the code declares, via the EncryptedString type."""
-    from estatecrm.db.registry import Model
-
     targets: list[tuple[Table, str]] = []
-    for table, columns in crypto.encrypted_columns(Model.metadata):
+    for table, columns in crypto.encrypted_columns(all_tables()):
         if len(table.primary_key.columns) != 1:
             raise RotationError(f"table {table.name} needs a single-column primary key")
         targets += [(table, c) for c in columns]
@@ -222,6 +221,35 @@ def plan_rotation(settings: Settings, usage: KeyUsage | None) -> RotationPlan:
     )
 
 
+@dataclass
+class BackupNeed:
+    """A backup in BACKUP_DIR that may need a key a rotation would retire."""
+
+    path: Path
+    created_at: str
+    keys: list[str]
+
+
+def backups_needing(backup_dir: Path, retired: Sequence[str]) -> list[BackupNeed]:
+    """Backups whose manifest lists a retired key (fingerprints): reading their encrypted
+    fields after a restore may need it. Files that are not backups are skipped."""
+    from estatecrm.ops.backup.archive import read_manifest
+    from estatecrm.ops.backup.manifest import BackupError
+
+    if not retired or not backup_dir.is_dir():
+        return []
+    found: list[BackupNeed] = []
+    for path in sorted(backup_dir.glob("*.tar.gz")):
+        try:
+            manifest = read_manifest(path)
+        except BackupError:
+            continue
+        needed = [fp for fp in manifest.encryption_key_fingerprints if fp in retired]
+        if needed:
+            found.append(BackupNeed(path, manifest.created_at, needed))
+    return found
+
+
 def env_lines(values: Mapping[str, str]) -> list[str]:
     """`NAME=value` lines for a shell or a `.env` file."""
     return [f"{name}={value}" for name, value in values.items()]
@@ -261,7 +289,7 @@ def update_env_file(path: Path, values: Mapping[str, str]) -> None:
 
 def vault_config(settings: Settings) -> Any:
     """The Vault location the settings were read from."""
-    from estatecrm.ops.vault import VaultConfig
+    from estatecrm.kit.vault import VaultConfig
 
     return VaultConfig(
         addr=settings.vault_addr,

@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import Scope
 
 from estatecrm.config import Settings
+from estatecrm.db.errors import is_database_down
 from estatecrm.db.session import SessionDep
 from estatecrm.kit.clock import utcnow
 from estatecrm.ops import metrics, repository
@@ -286,9 +286,7 @@ class Flusher:
         sessions: async_sessionmaker[AsyncSession],
         settings: Settings,
         engine: Any,
-        is_database_down: Callable[[BaseException], bool],
     ) -> None:
-        self.is_database_down = is_database_down
         self.recorder = recorder
         self.sessions = sessions
         self.settings = settings
@@ -313,7 +311,7 @@ class Flusher:
         try:
             await self.recorder.flush(self.sessions)
         except Exception as exc:  # keep the counts for the next round, keep serving
-            if self.is_database_down(exc):
+            if is_database_down(exc):
                 metrics.database_unreachable()
             log.warning("could not flush SLI counts", extra={"error": repr(exc)[:300]})
         metrics.refresh_pool(self.engine)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI
@@ -34,13 +33,7 @@ CORS_EXPOSE = ["X-Request-ID", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-
 CORS_EXPOSE += ["X-RateLimit-Reset"]
 
 
-def install(
-    app: FastAPI,
-    settings: Settings,
-    *,
-    error_response: Callable[..., Any],
-    unexpected: Callable[..., Awaitable[Any]],
-) -> None:
+def install(app: FastAPI, settings: Settings) -> None:
     """Add the ops routes and, unless OPS_MIDDLEWARE_ENABLED=false, the middleware stack.
 
     Request flow, outermost first: request id → access log → metrics/SLI → security headers
@@ -72,9 +65,9 @@ def install(
     if state.trace_buffer is not None:
         observers.append(state.trace_buffer)
     # add_middleware puts each new one outside the previous: add from the inside out.
-    app.add_middleware(UnexpectedErrorMiddleware, responder=unexpected)
-    app.add_middleware(RateLimitMiddleware, limiter=state.rate_limiter, responder=error_response)
-    app.add_middleware(CSRFMiddleware, tokens=state.csrf_tokens, responder=error_response)
+    app.add_middleware(UnexpectedErrorMiddleware)
+    app.add_middleware(RateLimitMiddleware, limiter=state.rate_limiter)
+    app.add_middleware(CSRFMiddleware, tokens=state.csrf_tokens)
     origins = settings.cors_origin_list
     if origins:
         app.add_middleware(
@@ -94,7 +87,7 @@ def install(
     )
 
 
-async def startup(app: FastAPI, is_database_down: Callable[[BaseException], bool]) -> None:
+async def startup(app: FastAPI) -> None:
     """Start the SLI flusher (it also refreshes the pool and memory gauges)."""
     settings: Settings = app.state.settings
     if not settings.ops_middleware_enabled:
@@ -104,7 +97,6 @@ async def startup(app: FastAPI, is_database_down: Callable[[BaseException], bool
         app.state.sessionmaker,
         settings,
         app.state.engine,
-        is_database_down,
     )
     flusher.start()
     app.state.sli_flusher = flusher

@@ -19,9 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from estatecrm.auth.models import enum_column
 from estatecrm.db.base import AgencyScoped, IdMixin, IdType, Model, TimestampMixin
-from estatecrm.db.types import JSONType, UTCDateTime
+from estatecrm.db.types import JSONType, UTCDateTime, enum_column
 from estatecrm.kit.crypto import EncryptedString
 
 

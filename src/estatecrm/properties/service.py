@@ -10,9 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from estatecrm.activity import service as activity
-from estatecrm.auth import repository as auth_repository
+from estatecrm.auth import service as auth_service
 from estatecrm.auth.models import Role, User
-from estatecrm.contacts import repository as contact_repository
 from estatecrm.contacts import service as contact_service
 from estatecrm.contacts.models import ContactRoleName
 from estatecrm.db import relations
@@ -119,17 +118,17 @@ async def _check_links(session: AsyncSession, agency_id: int, values: dict[str, 
     office_id = values.get("office_id")
     if (
         office_id is not None
-        and await auth_repository.get_office(session, agency_id, office_id) is None
+        and await auth_service.get_office(session, agency_id, office_id) is None
     ):
         raise ValidationFailed("office_id", "No such office in your agency")
     negotiator_id = values.get("negotiator_id")
     if (
         negotiator_id is not None
-        and await auth_repository.get_user(session, agency_id, negotiator_id) is None
+        and await auth_service.get_user(session, agency_id, negotiator_id) is None
     ):
         raise ValidationFailed("negotiator_id", "No such negotiator in your agency")
     owner_id = values.get("owner_contact_id")
-    if owner_id is not None and not await contact_repository.exists(session, agency_id, owner_id):
+    if owner_id is not None and not await contact_service.exists(session, agency_id, owner_id):
         raise ValidationFailed("owner_contact_id", "No such contact in your agency")
 
 
@@ -378,6 +377,20 @@ async def delete(session: AsyncSession, user: User, property_id: int) -> None:
 async def find(session: AsyncSession, agency_id: int, property_id: int) -> Property | None:
     """A property of this agency, or None (also when it belongs to another agency)."""
     return await repository.get(session, agency_id, property_id)
+
+
+async def find_for_update(
+    session: AsyncSession, agency_id: int, property_id: int
+) -> Property | None:
+    """A property, row-locked until the transaction ends (PostgreSQL), or None."""
+    return await repository.get_for_update(session, agency_id, property_id)
+
+
+async def get_many(
+    session: AsyncSession, agency_id: int, property_ids: Sequence[int]
+) -> dict[int, Property]:
+    """The agency's properties among these ids, by id, in one query."""
+    return await repository.get_many(session, agency_id, property_ids)
 
 
 async def get_by_reference(

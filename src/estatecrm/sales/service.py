@@ -11,14 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from estatecrm.activity import service as activity
 from estatecrm.applicants import service as applicant_service
 from estatecrm.auth.models import User
-from estatecrm.contacts import repository as contact_repository
+from estatecrm.contacts import service as contact_service
 from estatecrm.contacts.models import Contact
 from estatecrm.errors import Conflict, NotFound, ValidationFailed
 from estatecrm.kit.clock import today_london, utcnow
 from estatecrm.kit.money import format_pence
-from estatecrm.offers import repository as offer_repository
+from estatecrm.offers import service as offer_service
 from estatecrm.offers.models import Offer
-from estatecrm.properties import repository as property_repository
 from estatecrm.properties import service as property_service
 from estatecrm.properties.models import Property, PropertyStatus
 from estatecrm.sales import repository
@@ -158,7 +157,7 @@ async def _reads(
     milestones = await repository.milestones(session, agency_id, ids)
     links = await repository.links(session, agency_id, ids)
     contact_ids = [c for s, _ in rows for c in (s.buyer_contact_id, s.vendor_contact_id) if c]
-    contacts = await contact_repository.get_many(session, agency_id, contact_ids)
+    contacts = await contact_service.get_many(session, agency_id, contact_ids)
     return [
         to_read(s, p, milestones.get(s.id, []), links.get(s.id, []), contacts, on_date)
         for s, p in rows
@@ -168,7 +167,7 @@ async def _reads(
 async def read(session: AsyncSession, user: User, sale_id: int, on_date: date) -> SaleRead:
     """The API shape of one sale."""
     sale = await get(session, user, sale_id)
-    prop = await property_repository.get(session, user.agency_id, sale.property_id)
+    prop = await property_service.find(session, user.agency_id, sale.property_id)
     if prop is None:
         raise NotFound("Sale not found")
     return (await _reads(session, user.agency_id, [(sale, prop)], on_date))[0]
@@ -295,7 +294,7 @@ async def set_milestone(
     )
     await _record(session, user, sale, "milestone", summary, {key.value: changes})
     if "done_date" in changes and done is not None:
-        prop = await property_repository.get_for_update(session, user.agency_id, sale.property_id)
+        prop = await property_service.find_for_update(session, user.agency_id, sale.property_id)
         if prop is None:
             raise NotFound("Sale not found")
         if key == Milestone.exchange:
@@ -317,7 +316,7 @@ async def set_milestone(
             await applicant_service.found_home(
                 session,
                 user,
-                await offer_repository.applicant_of(session, sale.agency_id, sale.offer_id),
+                await offer_service.applicant_of(session, sale.agency_id, sale.offer_id),
                 f"bought {prop.address_line1}, {prop.city} (sale #{sale.id} completed)",
             )
     return sale
@@ -330,7 +329,7 @@ async def fall_through(session: AsyncSession, user: User, sale_id: int, data: Fa
         raise Conflict(
             f"This sale has {sale.status.value.replace('_', ' ')}: it can no longer fall through"
         )
-    prop = await property_repository.get_for_update(session, user.agency_id, sale.property_id)
+    prop = await property_service.find_for_update(session, user.agency_id, sale.property_id)
     if prop is None:
         raise NotFound("Sale not found")
     sale.status = SaleStatus.fallen_through

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from estatecrm.activity import service as activity
-from estatecrm.auth import repository as auth_repository
+from estatecrm.auth import service as auth_service
 from estatecrm.auth.models import User
 from estatecrm.db import relations
 from estatecrm.errors import Conflict, NotFound, ValidationFailed
@@ -44,7 +44,7 @@ def is_overdue(task: Task, today: date) -> bool:
 async def _check_assignee(session: AsyncSession, agency_id: int, assignee_id: int | None) -> None:
     if assignee_id is None:
         return
-    user = await auth_repository.get_user(session, agency_id, assignee_id)
+    user = await auth_service.get_user(session, agency_id, assignee_id)
     if user is None or not user.is_active:
         raise ValidationFailed("assignee_id", "No such user in your agency")
 

@@ -8,9 +8,8 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from estatecrm.auth.models import enum_column
 from estatecrm.db.base import AgencyScoped, IdMixin, IdType, Model, TimestampMixin
-from estatecrm.db.types import JSONType, UTCDateTime
+from estatecrm.db.types import JSONType, UTCDateTime, enum_column
 
 
 class TenancyTerm(enum.StrEnum):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, delete, func, or_, select
@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased
 from estatecrm.db import references
 from estatecrm.properties.models import Property
 from estatecrm.tenancies.models import RightToRentCheck, Tenancy, TenancyStatus, TenancyTenant
-from estatecrm.tenancies.rules import PROTECTION_DAYS
+from estatecrm.tenancies.rules import overdue_if_received_before
 from estatecrm.tenancies.schemas import TenancyFilters
 
 
@@ -58,11 +58,11 @@ async def ids_for_offers(
 
 
 def overdue_condition(on_date: date) -> ColumnElement[bool]:
-    """Deposits received, not protected, past the 30-day deadline on `on_date`."""
+    """Deposits received, not protected, past the 30-day deadline on `on_date` (rules.py)."""
     return (
         Tenancy.deposit_received_date.is_not(None)
         & Tenancy.deposit_protected_date.is_(None)
-        & (Tenancy.deposit_received_date < on_date - timedelta(days=PROTECTION_DAYS))
+        & (Tenancy.deposit_received_date < overdue_if_received_before(on_date))
         & (Tenancy.status != TenancyStatus.ended)
     )
 

@@ -10,7 +10,9 @@ from estatecrm.tenancies.models import RentFrequency, RightToRentResult
 DEPOSIT_WEEKS = 5
 DEPOSIT_WEEKS_HIGH_RENT = 6
 HIGH_RENT_ANNUAL_PENCE = 50_000_00
-# Housing Act 2004: protect the deposit and serve prescribed information within 30 days.
+# Housing Act 2004 s.213(3) and (6): protect the deposit and serve the prescribed information
+# "within the period of 30 days beginning with the date on which it is received" - the day of
+# receipt is the first of the 30, so the last day is received + 29 days.
 PROTECTION_DAYS = 30
 PERIODS_PER_YEAR = {
     RentFrequency.weekly: 52,
@@ -33,8 +35,16 @@ def deposit_cap(rent_pence: int, frequency: RentFrequency) -> tuple[int, int]:
 
 
 def protection_deadline(received: date | None) -> date | None:
-    """The last day to protect a deposit received on `received`."""
-    return received + timedelta(days=PROTECTION_DAYS) if received else None
+    """The last day to protect a deposit received on `received` (the 30th day, counting it)."""
+    return received + timedelta(days=PROTECTION_DAYS - 1) if received else None
+
+
+def overdue_if_received_before(on_date: date) -> date:
+    """A deposit received before this day and still unprotected is past its deadline on `on_date`.
+
+    The same rule as `deposit_overdue`, as a bound a database query can use.
+    """
+    return on_date - timedelta(days=PROTECTION_DAYS - 1)
 
 
 def deposit_overdue(received: date | None, protected: date | None, on_date: date) -> bool:

@@ -13,15 +13,13 @@ from estatecrm.activity import service as activity
 from estatecrm.applicants import service as applicant_service
 from estatecrm.auth.models import User
 from estatecrm.compliance import service as compliance_service
-from estatecrm.contacts import repository as contact_repository
 from estatecrm.contacts import service as contact_service
 from estatecrm.contacts.models import Contact, ContactRoleName
 from estatecrm.errors import Conflict, NotFound, ValidationFailed
 from estatecrm.kit.clock import utcnow
 from estatecrm.kit.money import format_pence
-from estatecrm.offers import repository as offer_repository
+from estatecrm.offers import service as offer_service
 from estatecrm.offers.models import OfferStatus
-from estatecrm.properties import repository as property_repository
 from estatecrm.properties import service as property_service
 from estatecrm.properties.models import MarketingType, Property, PropertyStatus
 from estatecrm.tasks import service as task_service
@@ -144,7 +142,7 @@ async def contacts_for(
 ) -> dict[int, Contact]:
     """The tenants of several tenancies, in one query."""
     ids = {i for t in tenancies for i in (t.tenant_contact_ids or [])}
-    return await contact_repository.get_many(session, agency_id, list(ids))
+    return await contact_service.get_many(session, agency_id, list(ids))
 
 
 async def get(session: AsyncSession, user: User, tenancy_id: int) -> Tenancy:
@@ -165,7 +163,7 @@ async def ids_for_offers(
 async def read(session: AsyncSession, user: User, tenancy_id: int, on_date: date) -> TenancyRead:
     """The API shape of one tenancy."""
     tenancy = await get(session, user, tenancy_id)
-    prop = await property_repository.get(session, user.agency_id, tenancy.property_id)
+    prop = await property_service.find(session, user.agency_id, tenancy.property_id)
     if prop is None:
         raise NotFound("Tenancy not found")
     contacts = await contacts_for(session, user.agency_id, [tenancy])
@@ -233,7 +231,7 @@ def _check(tenancy: Tenancy) -> None:
 
 
 async def _check_tenants(session: AsyncSession, agency_id: int, ids: Sequence[int]) -> None:
-    found = await contact_repository.get_many(session, agency_id, ids)
+    found = await contact_service.get_many(session, agency_id, ids)
     if len(found) != len(set(ids)):
         raise ValidationFailed(
             "tenant_contact_ids", "Every tenant must be a contact of your agency"
@@ -299,10 +297,10 @@ async def create(session: AsyncSession, user: User, data: TenancyCreate) -> Tena
     tenant_ids = data.tenant_contact_ids
     start, rent, term, end = data.start_date, data.rent_pence, data.term, data.end_date
     if data.offer_id is not None:
-        offer = await offer_repository.get(session, user.agency_id, data.offer_id)
+        offer = await offer_service.find(session, user.agency_id, data.offer_id)
         if offer is None:
             raise ValidationFailed("offer_id", "No such offer in your agency")
-        prop = await property_repository.get(session, user.agency_id, offer.property_id)
+        prop = await property_service.find(session, user.agency_id, offer.property_id)
         if prop is None or prop.marketing_type != MarketingType.letting:
             raise ValidationFailed("offer_id", "Tenancies follow lettings offers only")
         if offer.status != OfferStatus.accepted:
@@ -320,7 +318,7 @@ async def create(session: AsyncSession, user: User, data: TenancyCreate) -> Tena
     else:
         if data.property_id is None:
             raise ValidationFailed("property_id", "Choose the property (or give an accepted offer)")
-        found = await property_repository.get(session, user.agency_id, data.property_id)
+        found = await property_service.find(session, user.agency_id, data.property_id)
         if found is None:
             raise ValidationFailed("property_id", "No such property in your agency")
         if found.marketing_type != MarketingType.letting:
@@ -515,7 +513,7 @@ async def add_check(
             checked_by_id=user.id,
         ),
     )
-    contact = await contact_repository.get(session, user.agency_id, data.contact_id)
+    contact = await contact_service.find(session, user.agency_id, data.contact_id)
     name = f"{contact.first_name} {contact.last_name}" if contact else f"#{data.contact_id}"
     await _record(
         session,
@@ -561,7 +559,7 @@ async def activation_problems(
     """What stops the tenancy starting on `on_date`; empty when it may."""
     problems: list[str] = []
     all_checks = await repository.checks(session, tenancy.agency_id, tenancy.id)
-    contacts = await contact_repository.get_many(
+    contacts = await contact_service.get_many(
         session, tenancy.agency_id, tenancy.tenant_contact_ids
     )
     for contact_id in tenancy.tenant_contact_ids:
@@ -584,7 +582,7 @@ async def activation_problems(
 async def activate(session: AsyncSession, user: User, tenancy_id: int, on_date: date) -> Tenancy:
     """Start the tenancy: refused (409 naming what is missing) until it may lawfully start."""
     tenancy = await get(session, user, tenancy_id)
-    prop = await property_repository.get_for_update(session, user.agency_id, tenancy.property_id)
+    prop = await property_service.find_for_update(session, user.agency_id, tenancy.property_id)
     if prop is None:
         raise NotFound("Tenancy not found")
     await session.refresh(tenancy)
@@ -618,7 +616,7 @@ async def activate(session: AsyncSession, user: User, tenancy_id: int, on_date: 
     await applicant_service.found_home(
         session,
         user,
-        await offer_repository.applicant_of(session, user.agency_id, tenancy.offer_id),
+        await offer_service.applicant_of(session, user.agency_id, tenancy.offer_id),
         f"moved into {prop.address_line1}, {prop.city} (tenancy #{tenancy.id} started)",
     )
     return tenancy
@@ -629,7 +627,7 @@ async def end(
 ) -> Tenancy:
     """End the tenancy on a date with a reason; a future date means notice is running."""
     tenancy = await get(session, user, tenancy_id)
-    prop = await property_repository.get_for_update(session, user.agency_id, tenancy.property_id)
+    prop = await property_service.find_for_update(session, user.agency_id, tenancy.property_id)
     if prop is None:
         raise NotFound("Tenancy not found")
     await session.refresh(tenancy)
@@ -663,6 +661,3 @@ async def end(
         )
         await _sync_deposit_task(session, user, tenancy)
     return tenancy
-
-
-# --- the compliance dashboard and report ---------------------------------------------------

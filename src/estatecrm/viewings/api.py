@@ -1,4 +1,4 @@
-"""Viewings JSON API (`/api/v1/viewings`), the user's calendar feed, and the feed itself."""
+"""Viewings JSON API (`/api/v1/viewings`), `/me` with the user's calendar feed, and the feed."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from estatecrm.activity import service as activity_service
 from estatecrm.activity.schemas import ActivityRead
 from estatecrm.auth.deps import CurrentUser, WriterUser
+from estatecrm.auth.schemas import UserRead
 from estatecrm.contacts.schemas import ContactSummary
 from estatecrm.db.session import SessionDep, writes_on_read
 from estatecrm.kit.pagination import Page, PageParams, page_params
@@ -163,6 +164,19 @@ async def viewing_activity(
         limit=paging.limit,
         offset=paging.offset,
     )
+
+
+@router.get("/me", response_model=UserRead, tags=["auth"])
+@writes_on_read  # the calendar feed is made on first use
+async def me(request: Request, session: SessionDep, user: CurrentUser) -> UserRead:
+    """The signed-in user, with their private calendar feed URL."""
+    url = await calendar.feed_url(
+        session,
+        user,
+        secret_keys=calendar.secret_keys_of(request),
+        base_url=calendar.base_url_of(request),
+    )
+    return UserRead.model_validate(user).model_copy(update={"calendar_feed_url": url})
 
 
 class CalendarFeedRead(BaseModel):

@@ -9,13 +9,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from estatecrm.activity import service as activity
-from estatecrm.applicants import repository as applicant_repository
+from estatecrm.applicants import service as applicant_service
 from estatecrm.applicants.models import Applicant, ApplicantStatus
 from estatecrm.auth.models import Role, User
-from estatecrm.contacts import repository as contact_repository
+from estatecrm.contacts import service as contact_service
 from estatecrm.errors import Conflict, NotFound, ValidationFailed
 from estatecrm.kit.clock import to_london, utcnow
-from estatecrm.properties import repository as property_repository
+from estatecrm.properties import service as property_service
 from estatecrm.properties.models import MarketingType, Property, PropertyStatus
 from estatecrm.viewings import repository
 from estatecrm.viewings.models import OPEN_STATUSES, Viewing, ViewingStatus
@@ -99,7 +99,7 @@ async def _refuse_clash(
         reasons.append("negotiator")
     if clash.property_id == property_id:
         reasons.append("property")
-    prop = await property_repository.get(session, agency_id, clash.property_id)
+    prop = await property_service.find(session, agency_id, clash.property_id)
     where = f"{prop.address_line1}, {prop.city}" if prop else f"property #{clash.property_id}"
     whose = " and ".join(f"the same {r}" for r in reasons)
     raise Conflict(
@@ -115,7 +115,7 @@ async def _refuse_clash(
 
 
 async def _check_attendees(session: AsyncSession, agency_id: int, ids: Sequence[int]) -> None:
-    found = await contact_repository.get_many(session, agency_id, ids)
+    found = await contact_service.get_many(session, agency_id, ids)
     if set(ids) - set(found):
         raise ValidationFailed("attendee_contact_ids", "No such contact in your agency")
 
@@ -144,7 +144,7 @@ async def book(session: AsyncSession, user: User, data: ViewingCreate) -> Viewin
     agency_id = user.agency_id
     start_at = data.start_at.astimezone(UTC)
     _check_future(start_at)
-    applicant = await applicant_repository.get(session, agency_id, data.applicant_id)
+    applicant = await applicant_service.find(session, agency_id, data.applicant_id)
     if applicant is None:
         raise ValidationFailed("applicant_id", "No such applicant in your agency")
     negotiator_id = data.negotiator_id if data.negotiator_id is not None else user.id
@@ -178,7 +178,7 @@ async def book(session: AsyncSession, user: User, data: ViewingCreate) -> Viewin
     await repository.set_attendees(
         session, viewing, [applicant.contact_id, *data.attendee_contact_ids]
     )
-    contact = await contact_repository.get(session, agency_id, applicant.contact_id)
+    contact = await contact_service.find(session, agency_id, applicant.contact_id)
     who = f"{contact.first_name} {contact.last_name}" if contact else "applicant"
     await activity.record(
         session,
@@ -264,7 +264,7 @@ async def update(
     if values.get("attendee_contact_ids") is not None:
         ids = values["attendee_contact_ids"]
         await _check_attendees(session, user.agency_id, ids)
-        applicant = await applicant_repository.get(session, user.agency_id, viewing.applicant_id)
+        applicant = await applicant_service.find(session, user.agency_id, viewing.applicant_id)
         keep = [applicant.contact_id] if applicant else []
         await repository.set_attendees(session, viewing, [*keep, *ids])
     await _record(session, user, viewing, before, "updated", "Changed notes or attendees")
@@ -406,14 +406,12 @@ async def describe(
     session: AsyncSession, agency_id: int, viewings: Sequence[Viewing]
 ) -> list[dict[str, Any]]:
     """Viewings with their property, applicant, contacts and negotiator: five queries, any size."""
-    props = await property_repository.get_many(
-        session, agency_id, [v.property_id for v in viewings]
-    )
-    applicants = await applicant_repository.get_many_with_contacts(
+    props = await property_service.get_many(session, agency_id, [v.property_id for v in viewings])
+    applicants = await applicant_service.get_many_with_contacts(
         session, agency_id, [v.applicant_id for v in viewings]
     )
     attendee_ids = await repository.attendees_of(session, agency_id, [v.id for v in viewings])
-    contacts = await contact_repository.get_many(
+    contacts = await contact_service.get_many(
         session, agency_id, [c for ids in attendee_ids.values() for c in ids]
     )
     users = await repository.users_by_id(

@@ -105,3 +105,19 @@ def read_archive(path: Path, workdir: Path, reporter: Reporter) -> tuple[Manifes
         raise BackupError(f"{path} is damaged or not a backup archive ({exc})") from None
     task.done()
     return manifest, target
+
+
+def read_manifest(path: Path) -> Manifest:
+    """Only the manifest of a backup (nothing is unpacked); BackupError if it is not one."""
+    try:
+        with path.open("rb") as raw, tarfile.open(fileobj=raw, mode="r:gz") as tar:
+            member = tar.next()  # write_archive puts the manifest first
+            while member is not None and member.name != MANIFEST:
+                member = tar.next()
+            if member is None or not member.isfile():
+                raise BackupError(f"{path} has no manifest.json: not an Estate Agent CRM backup")
+            manifest_file = tar.extractfile(member)
+            assert manifest_file is not None
+            return Manifest.from_json(manifest_file.read().decode("utf-8", "replace"))
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
+        raise BackupError(f"{path} is damaged or not a backup archive ({exc})") from None

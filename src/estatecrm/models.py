@@ -1,11 +1,15 @@
-"""Imports every feature's models so the metadata is complete (Alembic, tests)."""
+"""Every table: imports each feature's models so the metadata is complete.
+
+It sits above the features (an entry-point module): main.py, the CLI, Alembic's env.py and the
+tests import it; nothing below it may (db and ops ask `db.base.all_tables()` instead).
+"""
 
 from estatecrm.activity import models as activity_models
 from estatecrm.applicants import models as applicant_models
 from estatecrm.auth import models as auth_models
 from estatecrm.compliance import models as compliance_models
 from estatecrm.contacts import models as contact_models
-from estatecrm.db.base import Model
+from estatecrm.db.base import COMPLETE, Model
 from estatecrm.maintenance import models as maintenance_models
 from estatecrm.offers import models as offer_models
 from estatecrm.ops import models as ops_models
@@ -21,6 +25,8 @@ from estatecrm.viewings import models as viewing_models
 for _table in Model.metadata.tables.values():
     if [column.name for column in _table.primary_key.columns] == ["id"]:
         _table.dialect_kwargs["sqlite_autoincrement"] = True
+
+Model.metadata.info[COMPLETE] = True
 
 __all__ = [
     "Model",
