@@ -11,6 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
 from estatecrm.config import Settings, to_async_url
+from estatecrm.db.scoping import CROSS_AGENCY
 from estatecrm.db.session import create_engine
 from estatecrm.models import Model
 
@@ -48,6 +49,8 @@ def run_offline() -> None:
 
 
 def _run_sync(connection: Connection) -> None:
+    # A migration changes the rows of every agency, and says so (see db/scoping.py).
+    connection.execution_options(**{CROSS_AGENCY: "migrations change every agency's rows"})
     _configure(connection)
     with context.begin_transaction():
         context.run_migrations()

@@ -15,6 +15,7 @@ from estatecrm.auth.models import Agency, Role, User
 from estatecrm.contacts import service as contact_service
 from estatecrm.contacts.models import Contact
 from estatecrm.contacts.schemas import ContactCreate
+from estatecrm.db.scoping import as_agency
 from estatecrm.properties import service as property_service
 from estatecrm.properties.models import Property
 from estatecrm.properties.schemas import PropertyCreate
@@ -41,14 +42,16 @@ async def make_user(
 ) -> User:
     """A user of the agency."""
     email = email or f"{role}.{agency.id}@agency.test"
-    return await auth_service.create_user(
-        session, agency, email=email, password=password, role=Role(role), full_name=full_name
-    )
+    with as_agency(session, agency.id):
+        return await auth_service.create_user(
+            session, agency, email=email, password=password, role=Role(role), full_name=full_name
+        )
 
 
 async def token_headers(session: AsyncSession, user: User) -> dict[str, str]:
     """Bearer headers for a user."""
-    token = await auth_service.issue_api_token(session, user, ttl=timedelta(hours=1))
+    with as_agency(session, user.agency_id):
+        token = await auth_service.issue_api_token(session, user, ttl=timedelta(hours=1))
     return {"Authorization": f"Bearer {token.raw}"}  # type: ignore[attr-defined]
 
 
@@ -71,9 +74,10 @@ def property_payload(**overrides: Any) -> dict[str, Any]:
 
 async def make_property(session: AsyncSession, user: User, **overrides: Any) -> Property:
     """A property created through the service (so activity and dates are set)."""
-    return await property_service.create(
-        session, user, PropertyCreate(**property_payload(**overrides))
-    )
+    with as_agency(session, user.agency_id):
+        return await property_service.create(
+            session, user, PropertyCreate(**property_payload(**overrides))
+        )
 
 
 def contact_payload(**overrides: Any) -> dict[str, Any]:
@@ -93,9 +97,10 @@ def contact_payload(**overrides: Any) -> dict[str, Any]:
 async def make_contact(session: AsyncSession, user: User, **overrides: Any) -> Contact:
     """A contact created through the service (duplicates allowed unless said otherwise)."""
     overrides.setdefault("allow_duplicate", True)
-    return await contact_service.create(
-        session, user, ContactCreate(**contact_payload(**overrides))
-    )
+    with as_agency(session, user.agency_id):
+        return await contact_service.create(
+            session, user, ContactCreate(**contact_payload(**overrides))
+        )
 
 
 def applicant_payload(contact_id: int, **overrides: Any) -> dict[str, Any]:
@@ -120,9 +125,10 @@ async def make_applicant(
     """An applicant (and its contact, unless given) created through the services."""
     if contact is None:
         contact = await make_contact(session, user)
-    return await applicant_service.create(
-        session, user, ApplicantCreate(**applicant_payload(contact.id, **overrides))
-    )
+    with as_agency(session, user.agency_id):
+        return await applicant_service.create(
+            session, user, ApplicantCreate(**applicant_payload(contact.id, **overrides))
+        )
 
 
 async def make_viewing(
@@ -141,4 +147,5 @@ async def make_viewing(
         "start_at": start_at,
     }
     body.update(overrides)
-    return await viewing_service.book(session, user, ViewingCreate(**body))
+    with as_agency(session, user.agency_id):
+        return await viewing_service.book(session, user, ViewingCreate(**body))

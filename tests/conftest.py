@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import (
 
 from estatecrm import models  # noqa: F401  (every table, as the entry points load them)
 from estatecrm.config import Settings
-from estatecrm.db import relations
+from estatecrm.db import relations, scoping
 from estatecrm.db.session import create_engine
 from estatecrm.features import build_relations
 from estatecrm.ops.metrics import instrument_engine
@@ -43,6 +43,10 @@ from tests.services import (
 )
 
 BACKENDS = ["sqlite", "postgresql"]
+
+# Every SELECT, UPDATE or DELETE on an agency-owned table, anywhere in the suite, must carry
+# the agency criterion or be marked cross-agency (tests/db/test_scoping.py proves it bites).
+scoping.install_guard()
 _skipped_backends: dict[str, str] = {}
 
 
@@ -116,8 +120,12 @@ def session_factory(connection: AsyncConnection) -> async_sessionmaker[AsyncSess
 
 @pytest.fixture
 async def session(session_factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """A session for building data and checking results."""
+    """A session for building data and checking results, across agencies.
+
+    Builders bind the agency they act for (`scoping.as_agency`), as the app does per request.
+    """
     async with session_factory() as s:
+        scoping.cross_agency_session(s, "tests build and check data of several agencies")
         yield relations.attach(s, build_relations())
 
 

@@ -81,3 +81,13 @@ def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, coro).result()
+
+
+def whole_database_engine(settings: Any) -> Any:
+    """An engine for a test's checks over a whole database (every agency's rows, raw SQL)."""
+    from estatecrm.db.scoping import CROSS_AGENCY
+    from estatecrm.db.session import create_engine
+
+    engine = create_engine(settings)
+    engine.sync_engine.update_execution_options(**{CROSS_AGENCY: "test: whole-database checks"})
+    return engine

@@ -11,6 +11,7 @@ from estatecrm.auth.models import User
 from estatecrm.compliance import service as compliance_service
 from estatecrm.compliance.models import Certificate
 from estatecrm.compliance.schemas import CertificateCreate
+from estatecrm.db.scoping import as_agency
 from estatecrm.properties.models import Property
 
 # The day the tests judge statuses on; every issue date used is before it.
@@ -37,6 +38,7 @@ async def make_certificate(
     """A certificate recorded through the service (so tasks and activity follow)."""
     body = certificate_payload(prop.id, **overrides)
     body.pop("property_id")
-    return await compliance_service.create(
-        session, user, CertificateCreate(property_id=prop.id, **body)
-    )
+    with as_agency(session, user.agency_id):
+        return await compliance_service.create(
+            session, user, CertificateCreate(property_id=prop.id, **body)
+        )

@@ -10,12 +10,15 @@ from sqlalchemy import text
 from estatecrm.compliance import repository
 from estatecrm.compliance.models import ComplianceStatus
 from estatecrm.compliance.schemas import CertificateFilters
+from estatecrm.db import scoping
 
 INDEX = "ix_certificate_agency_current_expiry"
 
 
 async def _plan(session: Any, agency_id: int, filters: CertificateFilters) -> str:
-    stmt = repository.certificate_query(agency_id, filters, date(2026, 6, 1)).limit(20)
+    # Planned as the app runs it: with the agency criterion its session adds.
+    query = repository.certificate_query(agency_id, filters, date(2026, 6, 1)).limit(20)
+    stmt = scoping.scoped(query, agency_id)
     bind = session.get_bind()
     compiled = stmt.compile(dialect=bind.dialect, compile_kwargs={"literal_binds": True})
     if bind.dialect.name == "sqlite":

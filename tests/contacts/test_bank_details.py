@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from estatecrm.db import scoping
 from tests.builders import make_user, token_headers
 
 LANDLORD = {
@@ -35,7 +36,10 @@ async def test_set_masked_reveal_and_clear(client: Any, headers: Any, session: A
     # Stored as ciphertext: the raw column holds neither the number nor the sort code.
     raw = (
         await session.execute(
-            text("SELECT bank_account_number, bank_sort_code FROM contact WHERE id = :i"),
+            scoping.cross_agency(
+                text("SELECT bank_account_number, bank_sort_code FROM contact WHERE id = :i"),
+                "test: the raw column as stored",
+            ),
             {"i": cid},
         )
     ).one()

@@ -10,18 +10,19 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from estatecrm.cli import demo_data
 from estatecrm.cli.common import session_scope
 from estatecrm.config import Settings
 from estatecrm.db.migrations import alembic_config, head_revision
-from estatecrm.db.session import create_engine
 from estatecrm.models import Model
 from tests.services import (
     postgres_url,
     prepare_postgres_database,
     require_or_skip,
     run_coroutine,
+    whole_database_engine,
 )
 
 
@@ -37,6 +38,12 @@ def scratch_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+def _engine(url: str) -> AsyncEngine:
+    """An engine for checking a scratch database: its raw SQL reads every agency's rows."""
+    engine: AsyncEngine = whole_database_engine(Settings(database_url=url))
+    return engine
+
+
 def _cfg(url: str):  # type: ignore[no-untyped-def]
     cfg = alembic_config(url)
     cfg.attributes["configure_logger"] = False
@@ -44,7 +51,7 @@ def _cfg(url: str):  # type: ignore[no-untyped-def]
 
 
 async def _scalar(url: str, sql: str) -> object:
-    engine = create_engine(Settings(database_url=url))
+    engine = _engine(url)
     try:
         async with engine.connect() as conn:
             return (await conn.execute(text(sql))).scalar()
@@ -53,7 +60,7 @@ async def _scalar(url: str, sql: str) -> object:
 
 
 async def _seed(url: str) -> None:
-    engine = create_engine(Settings(database_url=url))
+    engine = _engine(url)
     try:
         async with engine.begin() as conn:
             await conn.execute(
@@ -67,7 +74,7 @@ async def _seed(url: str) -> None:
 
 
 async def _drift(url: str) -> list[object]:
-    engine = create_engine(Settings(database_url=url))
+    engine = _engine(url)
     try:
         async with engine.connect() as conn:
 
@@ -115,13 +122,13 @@ def test_models_and_migrations_do_not_drift(scratch_url: str) -> None:
 
 
 async def _load_demo(url: str) -> None:
-    async with session_scope(Settings(database_url=url)) as session:
+    async with session_scope(Settings(database_url=url), cross_agency="test: demo") as session:
         await demo_data.load(session, properties=30)
 
 
 async def _snapshot(url: str) -> dict[str, tuple[int, int]]:
     """Rows and the sum of their ids (or of their rowids), table by table."""
-    engine = create_engine(Settings(database_url=url))
+    engine = _engine(url)
     try:
         async with engine.connect() as conn:
             names = (
@@ -143,7 +150,7 @@ async def _snapshot(url: str) -> dict[str, tuple[int, int]]:
 
 async def _replace_newest_activity(url: str) -> tuple[int, int]:
     """Delete the newest activity row and add one: (deleted id, new id)."""
-    engine = create_engine(Settings(database_url=url))
+    engine = _engine(url)
     try:
         async with engine.begin() as conn:
             newest = (await conn.execute(text("SELECT max(id) FROM activity"))).scalar_one()

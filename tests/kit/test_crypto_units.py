@@ -11,7 +11,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import Column, Integer, MetaData, String, Table
 from sqlalchemy.dialects import sqlite
 
-from estatecrm.config import Settings, get_settings
+from estatecrm.config import Settings
 from estatecrm.kit import crypto
 
 pytestmark = pytest.mark.mutation
@@ -143,13 +143,18 @@ def test_keyring_for_settings_is_cached_per_set_of_keys() -> None:
 
 
 def test_each_dialect_carries_its_own_keyring() -> None:
-    """An engine's dialect names its ring; without one, the process settings' ring is used."""
+    """An engine's dialect names its ring; without one (or with something else) it is refused."""
     dialect = sqlite.dialect()
-    process_ring = crypto.keyring_for(get_settings())
-    assert crypto.keyring_of(None) is process_ring
-    assert crypto.keyring_of(dialect) is process_ring
+    message = (
+        r"^this engine carries no field-encryption key ring: build it with "
+        r"estatecrm\.db\.session\.create_engine$"
+    )
+    for carrier in (None, dialect):
+        with pytest.raises(RuntimeError, match=message):
+            crypto.keyring_of(carrier)
     setattr(dialect, crypto.DIALECT_ATTR, "not a keyring")
-    assert crypto.keyring_of(dialect) is process_ring
+    with pytest.raises(RuntimeError, match=message):
+        crypto.keyring_of(dialect)
     ring = crypto.Keyring([crypto.generate_key()])
     crypto.attach(dialect, ring)
     assert vars(dialect)["estatecrm_keyring"] is ring
@@ -165,7 +170,7 @@ def test_encrypted_string_conversions() -> None:
     assert column.process_bind_param(None, dialect) is None
     token = column.process_bind_param(SECRET, dialect)
     assert token is not None and ring.decrypt(token) == SECRET
-    assert ring.decrypt(column.process_bind_param(4417, dialect)) == "4417"  # type: ignore[arg-type, arg-type]
+    assert ring.decrypt(column.process_bind_param(4417, dialect)) == "4417"  # type: ignore[arg-type]
     assert column.process_result_value(None, dialect) is None
     assert column.process_result_value(token, dialect) == SECRET
     assert column.process_literal_param(None, dialect) == "NULL"
@@ -174,6 +179,43 @@ def test_encrypted_string_conversions() -> None:
     assert ring.decrypt(literal[1:-1]) == SECRET
     assert column.python_type is str
     assert column.cache_ok is True
+
+
+def test_a_value_no_key_decrypts_is_withheld_logged_and_counted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The record is served with the field withheld; the log names the keys tried, never the
+    value; every registered hook is told once per value; the withheld text cannot be saved."""
+    assert crypto.WITHHELD == "[withheld: encrypted under a key this service does not have]"
+    dialect = sqlite.dialect()
+    ring = crypto.Keyring([crypto.generate_key()])
+    crypto.attach(dialect, ring)
+    foreign = crypto.Keyring([crypto.generate_key()]).encrypt(SECRET)
+    calls: list[str] = []
+
+    def hook() -> None:
+        calls.append("withheld")
+
+    crypto.on_unreadable(hook)
+    crypto.on_unreadable(hook)  # registered once
+    column = crypto.EncryptedString()
+    try:
+        with caplog.at_level("WARNING", logger="estatecrm.crypto"):
+            assert column.process_result_value(foreign, dialect) == crypto.WITHHELD
+    finally:
+        crypto._unreadable_hooks.remove(hook)
+    assert calls == ["withheld"]
+    [record] = [r for r in caplog.records if r.name == "estatecrm.crypto"]
+    assert record.getMessage() == "encrypted value withheld: no configured key decrypts it"
+    assert record.levelname == "WARNING"
+    assert vars(record)["keys"] == ring.fingerprints
+    assert SECRET not in caplog.text and foreign not in caplog.text
+    with pytest.raises(crypto.UndecryptableValue) as caught:
+        column.process_bind_param(crypto.WITHHELD, dialect)
+    assert str(caught.value) == (
+        "a withheld encrypted value cannot be saved: restore the key it was written "
+        "under to FIELD_ENCRYPTION_KEYS"
+    )
 
 
 def test_encrypted_columns_are_found_by_type() -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from estatecrm.auth import repository as auth_repository
 from estatecrm.config import Settings
+from estatecrm.db import scoping
 from estatecrm.db.session import create_engine, create_sessionmaker
 from estatecrm.errors import Conflict
 from estatecrm.offers import service as offer_service
@@ -50,6 +51,7 @@ def test_two_simultaneous_accepts_exactly_one_wins(scratch_url: str) -> None:
         try:
             async with factory() as session, session.begin():
                 agency = await make_agency(session, "Racing Lets")
+                scoping.bind_agency(session, agency.id)
                 admin = await make_user(session, agency, role="admin")
                 prop = await make_property(session, admin, price_pence=120_000)
                 offer_ids = []
@@ -72,6 +74,7 @@ def test_two_simultaneous_accepts_exactly_one_wins(scratch_url: str) -> None:
             async def accept(offer_id: int) -> str:
                 nonlocal waiting
                 async with factory() as session, session.begin():
+                    scoping.bind_agency(session, agency_id)  # as CurrentUser does
                     user = await auth_repository.get_user(session, agency_id, admin_id)
                     assert user is not None
                     waiting += 1
@@ -88,6 +91,7 @@ def test_two_simultaneous_accepts_exactly_one_wins(scratch_url: str) -> None:
 
             results = await asyncio.gather(*(accept(i) for i in offer_ids))
             async with factory() as session:
+                scoping.bind_agency(session, agency_id)
                 statuses = list(
                     await session.scalars(
                         select(Offer.status).where(Offer.id.in_(offer_ids)).order_by(Offer.id)

@@ -15,7 +15,6 @@ from sqlalchemy import text
 
 from estatecrm.config import Settings
 from estatecrm.db.migrations import head_revision
-from estatecrm.db.session import create_engine
 from tests.ops.dr_support import (
     DEMO_ADMIN,
     Writer,
@@ -28,13 +27,13 @@ from tests.ops.dr_support import (
     rewrite_archive,
     scratch_database_url,
 )
-from tests.services import run_coroutine
+from tests.services import run_coroutine, whole_database_engine
 
 KINDS = ["sqlite", "postgresql"]
 
 
 async def _query(url: str, sql: str) -> list[tuple[Any, ...]]:
-    engine = create_engine(Settings(database_url=url))
+    engine = whole_database_engine(Settings(database_url=url))
     try:
         async with engine.connect() as conn:
             return [tuple(r) for r in (await conn.execute(text(sql))).all()]

@@ -14,7 +14,6 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import Text, insert, select, type_coerce
 
 from estatecrm.config import Settings
-from estatecrm.db.session import create_engine
 from estatecrm.kit import crypto
 from estatecrm.ops import secrets as ops
 from estatecrm.ops.backup import NullReporter
@@ -22,7 +21,7 @@ from estatecrm.properties.models import Property
 from tests.builders import make_property
 from tests.ops.dr_support import cli, cli_env, ok, scratch_database_url
 from tests.ops.fake_vault import FakeVault
-from tests.services import run_coroutine
+from tests.services import run_coroutine, whole_database_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -148,7 +147,7 @@ def test_update_env_file_keeps_other_lines(tmp_path: Path) -> None:
 
 
 async def _codes(settings: Settings) -> dict[int, str]:
-    engine = create_engine(settings)
+    engine = whole_database_engine(settings)
     try:
         async with engine.connect() as conn:
             rows = await conn.execute(
@@ -160,7 +159,7 @@ async def _codes(settings: Settings) -> dict[int, str]:
 
 
 async def _tokens(url: str) -> list[str]:
-    engine = create_engine(Settings(database_url=url))
+    engine = whole_database_engine(Settings(database_url=url))
     try:
         async with engine.connect() as conn:
             rows = await conn.execute(

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from estatecrm.config import Settings
+from estatecrm.db import scoping
 from estatecrm.db.session import create_engine, create_sessionmaker
 from estatecrm.tasks import service as task_service
 from estatecrm.tasks.models import Task
@@ -51,6 +52,7 @@ def test_concurrent_rules_create_one_task(scratch_url: str) -> None:
 
             async def request(n: int) -> int:
                 async with factory() as session, session.begin():
+                    scoping.bind_agency(session, agency_id)
                     task = await task_service.ensure_task(
                         session,
                         agency_id=agency_id,
@@ -63,9 +65,8 @@ def test_concurrent_rules_create_one_task(scratch_url: str) -> None:
 
             ids = await asyncio.gather(*(request(n) for n in range(6)))
             async with factory() as session:
-                count = await session.scalar(
-                    select(func.count(Task.id)).where(Task.agency_id == agency_id)
-                )
+                scoping.bind_agency(session, agency_id)
+                count = await session.scalar(select(func.count(Task.id)))
             return int(count or 0), set(ids)
         finally:
             await engine.dispose()

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from estatecrm.activity import service as activity_service
 from estatecrm.compliance import service as compliance_service
 from estatecrm.compliance.schemas import CertificateUpdate
+from estatecrm.db import scoping
 from estatecrm.errors import Conflict
 from estatecrm.tasks import service as task_service
 from estatecrm.tasks.models import Task, TaskPriority
@@ -129,9 +130,10 @@ async def test_ensure_task_is_idempotent_and_keeps_a_chosen_assignee(
     moved = await task_service.ensure_task(session, **{**kwargs, "due_date": date(2026, 7, 5)})
     assert moved.id == first.id
     assert moved.assignee_id == admin.id and moved.due_date == date(2026, 7, 5)
-    other_agency_task = await task_service.open_rule_task(
-        session, agency.id + 999, "deposit-protection:41"
-    )
+    with scoping.as_agency(session, agency.id + 999):
+        other_agency_task = await task_service.open_rule_task(
+            session, agency.id + 999, "deposit-protection:41"
+        )
     assert other_agency_task is None
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from estatecrm.auth.models import Agency
+from estatecrm.db import scoping
 from estatecrm.errors import Conflict
 from estatecrm.viewings import service as viewing_service
 from estatecrm.viewings.schemas import ViewingCancel, ViewingCreate
@@ -101,6 +102,7 @@ async def test_racing_bookings_cannot_both_win(database_url: str, engine: Any) -
     factory = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
     async with factory() as s, s.begin():
         agency = await make_agency(s, "Race Lettings")
+        scoping.bind_agency(s, agency.id)
         user = await make_user(s, agency, email="racer@race.test")
         other = await make_user(s, agency, email="racer2@race.test")
         prop = await make_property(s, user)
@@ -113,6 +115,7 @@ async def test_racing_bookings_cannot_both_win(database_url: str, engine: Any) -
             async with factory() as s:
                 try:
                     async with s.begin():
+                        scoping.bind_agency(s, agency_id)  # as CurrentUser does
                         booker = await s.get(type(user), user_id)
                         await viewing_service.book(
                             s,

@@ -28,7 +28,6 @@ async def list_for_entity(
 ) -> tuple[Sequence[Activity], int]:
     """A record's timeline, newest first, and how many entries it has."""
     where = (
-        Activity.agency_id == agency_id,
         Activity.entity_type == entity_type,
         Activity.entity_id == entity_id,
     )
@@ -52,7 +51,6 @@ async def reassign_entity(
     await session.execute(
         update(Activity)
         .where(
-            Activity.agency_id == agency_id,
             Activity.entity_type == entity_type,
             Activity.entity_id == from_id,
         )

@@ -62,9 +62,7 @@ LIVE_STATUSES = (ApplicantStatus.hot, ApplicantStatus.warm, ApplicantStatus.cold
 
 async def get(session: AsyncSession, agency_id: int, applicant_id: int) -> Applicant | None:
     """An applicant of this agency, or None (also for another agency's)."""
-    return await session.scalar(
-        select(Applicant).where(Applicant.agency_id == agency_id, Applicant.id == applicant_id)
-    )
+    return await session.scalar(select(Applicant).where(Applicant.id == applicant_id))
 
 
 async def get_with_contact(
@@ -75,7 +73,7 @@ async def get_with_contact(
         await session.execute(
             select(Applicant, Contact)
             .join(Contact, Contact.id == Applicant.contact_id)
-            .where(Applicant.agency_id == agency_id, Applicant.id == applicant_id)
+            .where(Applicant.id == applicant_id)
         )
     ).first()
     return (row[0], row[1]) if row else None
@@ -90,13 +88,13 @@ async def get_many_with_contacts(
     rows = await session.execute(
         select(Applicant, Contact)
         .join(Contact, Contact.id == Applicant.contact_id)
-        .where(Applicant.agency_id == agency_id, Applicant.id.in_(set(ids)))
+        .where(Applicant.id.in_(set(ids)))
     )
     return {a.id: (a, c) for a, c in rows.tuples()}
 
 
 def _conditions(agency_id: int, f: ApplicantFilters) -> list[ColumnElement[bool]]:
-    conds: list[ColumnElement[bool]] = [Applicant.agency_id == agency_id]
+    conds: list[ColumnElement[bool]] = []
     if f.marketing_type is not None:
         conds.append(Applicant.marketing_type == f.marketing_type)
     if f.status is not None:
@@ -112,9 +110,7 @@ def _conditions(agency_id: int, f: ApplicantFilters) -> list[ColumnElement[bool]
     if f.area:
         conds.append(
             Applicant.id.in_(
-                select(ApplicantArea.applicant_id).where(
-                    ApplicantArea.agency_id == agency_id, ApplicantArea.area_key == area_key(f.area)
-                )
+                select(ApplicantArea.applicant_id).where(ApplicantArea.area_key == area_key(f.area))
             )
         )
     if f.q:
@@ -157,12 +153,7 @@ async def add(session: AsyncSession, applicant: Applicant) -> Applicant:
 
 async def set_areas(session: AsyncSession, applicant: Applicant, keys: Sequence[str]) -> None:
     """Replace the matching index of an applicant's areas."""
-    await session.execute(
-        delete(ApplicantArea).where(
-            ApplicantArea.agency_id == applicant.agency_id,
-            ApplicantArea.applicant_id == applicant.id,
-        )
-    )
+    await session.execute(delete(ApplicantArea).where(ApplicantArea.applicant_id == applicant.id))
     for key in dict.fromkeys(keys):
         session.add(
             ApplicantArea(agency_id=applicant.agency_id, applicant_id=applicant.id, area_key=key)
@@ -187,7 +178,7 @@ async def for_contact(
     """A contact's searches, live ones first."""
     rows = await session.scalars(
         select(Applicant)
-        .where(Applicant.agency_id == agency_id, Applicant.contact_id == contact_id)
+        .where(Applicant.contact_id == contact_id)
         .order_by((Applicant.status == ApplicantStatus.archived).asc(), Applicant.id.desc())
     )
     return rows.all()
@@ -264,16 +255,12 @@ def _applicant_conditions() -> list[ColumnElement[bool]]:
     in_area = A.id.in_(
         union_all(
             select(ApplicantArea.applicant_id).where(
-                ApplicantArea.agency_id == bindparam("agency_id"),
                 ApplicantArea.area_key.in_(bindparam("area_keys", expanding=True)),
             ),
-            select(anywhere.id).where(
-                anywhere.agency_id == bindparam("agency_id"), anywhere.area_count == 0
-            ),
+            select(anywhere.id).where(anywhere.area_count == 0),
         )
     )
     return [
-        A.agency_id == bindparam("agency_id"),
         A.marketing_type == bindparam("marketing_type"),
         A.status.in_(LIVE_STATUSES),
         # price <= max * 1.10  ⇔  max >= ceil(price * 100 / 110): a plain range on the index.
@@ -365,7 +352,6 @@ async def match_applicants(
     """Live applicants whose hard requirements this property meets, best score first."""
     price = prop.price_pence
     params: dict[str, Any] = {
-        "agency_id": prop.agency_id,
         "marketing_type": prop.marketing_type,
         "price": price,
         "price100": price * 100,
@@ -402,7 +388,6 @@ def _properties_query(
     """Available properties an applicant could want, scored; shaped by their requirements."""
     P = Property
     conds: list[ColumnElement[bool]] = [
-        P.agency_id == bindparam("agency_id"),
         P.marketing_type == bindparam("marketing_type"),
         P.status == PropertyStatus.available,
     ]
@@ -510,7 +495,6 @@ async def match_properties(
         applicant.move_by_date is not None,
     )
     params: dict[str, Any] = {
-        "agency_id": applicant.agency_id,
         "marketing_type": applicant.marketing_type,
         "low": low,
         "high": high,

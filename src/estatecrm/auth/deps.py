@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 
 from estatecrm.auth import service
 from estatecrm.auth.models import Role, User
+from estatecrm.db.scoping import bind_agency
 from estatecrm.db.session import SessionDep
 from estatecrm.errors import Forbidden, Unauthorized
 from estatecrm.ops import metrics
@@ -45,6 +46,7 @@ async def get_current_user(request: Request, session: SessionDep) -> User:
     """The signed-in user, by bearer token or web session cookie; 401 otherwise."""
     cached: User | None = getattr(request.state, "user", None)
     if cached is not None:
+        bind_agency(session, cached.agency_id)
         return cached
     user: User | None = None
     raw = bearer_token(request)
@@ -60,6 +62,8 @@ async def get_current_user(request: Request, session: SessionDep) -> User:
         elif request.cookies.get(SESSION_COOKIE):
             metrics.auth_failure("invalid_session")
         raise Unauthorized("Not authenticated")
+    # From here on every query of this request's session is scoped to the user's agency.
+    bind_agency(session, user.agency_id)
     request.state.user = user
     request.state.user_id = user.id
     request.state.user_view = UserView.of(user)

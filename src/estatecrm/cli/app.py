@@ -93,7 +93,8 @@ def demo(
     db_cli.command_upgrade_quiet(settings.database_url)
 
     async def body() -> tuple[bool, int]:
-        async with session_scope(settings) as session:
+        reason = "demo: finds, removes and loads the demo agency by name"
+        async with session_scope(settings, cross_agency=reason) as session:
             if reset:
                 await demo_data.reset(session)
             existed = await demo_data.demo_agency(session) is not None

@@ -13,7 +13,7 @@ from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from estatecrm.config import Settings, get_settings
-from estatecrm.db import relations
+from estatecrm.db import relations, scoping
 from estatecrm.db.session import create_engine, create_sessionmaker
 from estatecrm.features import build_relations
 
@@ -39,12 +39,17 @@ def load_settings() -> Settings:
 
 
 @asynccontextmanager
-async def session_scope(settings: Settings) -> AsyncIterator[AsyncSession]:
+async def session_scope(settings: Settings, *, cross_agency: str) -> AsyncIterator[AsyncSession]:
     """One session and transaction for a CLI command, with the features' relations wired;
-    committed when the block succeeds."""
+    committed when the block succeeds.
+
+    A command acts for the whole installation, so its session is cross-agency and says why;
+    work done for one agency binds it for that block (`scoping.as_agency`).
+    """
     engine = create_engine(settings)
     try:
         async with create_sessionmaker(engine)() as session, session.begin():
+            scoping.cross_agency_session(session, cross_agency)
             yield relations.attach(session, build_relations())
     finally:
         await engine.dispose()

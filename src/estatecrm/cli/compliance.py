@@ -18,6 +18,7 @@ from estatecrm.auth.models import Agency
 from estatecrm.cli.common import console, err_console, load_settings, run, session_scope
 from estatecrm.compliance import rules
 from estatecrm.compliance import service as compliance_service
+from estatecrm.db.scoping import as_agency
 from estatecrm.kit.clock import today_london
 
 app = typer.Typer(help="Compliance certificates and duties.", no_args_is_help=True)
@@ -117,13 +118,16 @@ def report(
     on_date = _parse_date(on)
 
     async def body() -> list[compliance_service.Report] | None:
-        async with session_scope(settings) as session:
+        reason = "compliance report: one report per agency of the installation"
+        async with session_scope(settings, cross_agency=reason) as session:
             agencies: list[Agency] = await compliance_service.agencies_named(session, agency)
             if agency is not None and not agencies:
                 return None
-            return [
-                await compliance_service.report(session, a.id, a.name, on_date) for a in agencies
-            ]
+            reports = []
+            for a in agencies:
+                with as_agency(session, a.id):
+                    reports.append(await compliance_service.report(session, a.id, a.name, on_date))
+            return reports
 
     reports = run(body)
     if reports is None:

@@ -175,11 +175,7 @@ async def _owners(
     session: AsyncSession, agency: Agency, user: User, people: _People, rng: random.Random
 ) -> None:
     """About two thirds of the stock gets a landlord or vendor; some landlords own several."""
-    props = (
-        await session.scalars(
-            select(Property).where(Property.agency_id == agency.id).order_by(Property.id)
-        )
-    ).all()
+    props = (await session.scalars(select(Property).order_by(Property.id))).all()
     landlords: list[Contact] = []
     for prop in props:
         if rng.random() > 0.66:
@@ -212,7 +208,7 @@ async def _applicants(
     available = (
         await session.scalars(
             select(Property)
-            .where(Property.agency_id == agency.id, Property.status == PropertyStatus.available)
+            .where(Property.status == PropertyStatus.available)
             .order_by(Property.id)
         )
     ).all()

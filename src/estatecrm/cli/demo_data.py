@@ -13,6 +13,7 @@ from estatecrm.auth import service as auth_service
 from estatecrm.auth.models import Agency, Role, User
 from estatecrm.cli import demo_backoffice, demo_contacts
 from estatecrm.compliance import demo as compliance_demo
+from estatecrm.db.scoping import as_agency
 from estatecrm.kit.clock import utcnow
 from estatecrm.kit.uk_postcode import normalise_postcode, outward_code
 from estatecrm.models import Model
@@ -330,6 +331,14 @@ async def load(session: AsyncSession, *, properties: int = 240, seed: int = 2026
         return existing
     rng = random.Random(seed)
     agency = await auth_service.ensure_agency(session, DEMO_AGENCY)
+    with as_agency(session, agency.id):
+        await _fill(session, agency, rng, properties, seed)
+    return agency
+
+
+async def _fill(
+    session: AsyncSession, agency: Agency, rng: random.Random, properties: int, seed: int
+) -> None:
     offices = {name: await auth_service.ensure_office(session, agency, name) for name in OFFICES}
     users: list[User] = []
     for email, name, role, office in DEMO_USERS:
@@ -353,17 +362,12 @@ async def load(session: AsyncSession, *, properties: int = 240, seed: int = 2026
     await session.flush()
     for seeder in EXTRA_SEEDERS:
         await seeder(session, agency, users, rng)
-    return agency
 
 
 async def property_count(session: AsyncSession, agency_id: int) -> int:
     """How many properties the agency has."""
-    return int(
-        await session.scalar(
-            select(func.count()).select_from(Property).where(Property.agency_id == agency_id)
-        )
-        or 0
-    )
+    with as_agency(session, agency_id):
+        return int(await session.scalar(select(func.count()).select_from(Property)) or 0)
 
 
 # Later features add their demo records here: async (session, agency, users, rng) -> None.

@@ -7,6 +7,7 @@ import typer
 from estatecrm.auth import service as auth_service
 from estatecrm.auth.models import Role
 from estatecrm.cli.common import console, err_console, load_settings, run, session_scope
+from estatecrm.db.scoping import as_agency
 from estatecrm.errors import CRMError
 
 app = typer.Typer(help="User accounts.", no_args_is_help=True)
@@ -25,20 +26,24 @@ def create(
     settings = load_settings()
 
     async def body() -> int:
-        async with session_scope(settings) as session:
+        reason = "users create: finds or creates the agency by name"
+        async with session_scope(settings, cross_agency=reason) as session:
             agency_row = await auth_service.ensure_agency(session, agency)
-            office_row = (
-                await auth_service.ensure_office(session, agency_row, office) if office else None
-            )
-            user = await auth_service.create_user(
-                session,
-                agency_row,
-                email=email,
-                password=password,
-                role=role,
-                full_name=name,
-                office=office_row,
-            )
+            with as_agency(session, agency_row.id):
+                office_row = (
+                    await auth_service.ensure_office(session, agency_row, office)
+                    if office
+                    else None
+                )
+                user = await auth_service.create_user(
+                    session,
+                    agency_row,
+                    email=email,
+                    password=password,
+                    role=role,
+                    full_name=name,
+                    office=office_row,
+                )
             return user.id
 
     try:

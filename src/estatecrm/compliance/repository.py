@@ -61,19 +61,13 @@ class ItemRow:
 
 async def get(session: AsyncSession, agency_id: int, certificate_id: int) -> Certificate | None:
     """A certificate of this agency, or None (also when it belongs to another agency)."""
-    return await session.scalar(
-        select(Certificate).where(
-            Certificate.agency_id == agency_id, Certificate.id == certificate_id
-        )
-    )
+    return await session.scalar(select(Certificate).where(Certificate.id == certificate_id))
 
 
 async def ids_of_property(session: AsyncSession, agency_id: int, property_id: int) -> list[int]:
     """The ids of a property's certificate records (task links)."""
     rows = await session.scalars(
-        select(Certificate.id).where(
-            Certificate.agency_id == agency_id, Certificate.property_id == property_id
-        )
+        select(Certificate.id).where(Certificate.property_id == property_id)
     )
     return list(rows)
 
@@ -84,9 +78,7 @@ async def get_many(
     """Certificates by id in one query."""
     if not ids:
         return {}
-    rows = await session.scalars(
-        select(Certificate).where(Certificate.agency_id == agency_id, Certificate.id.in_(set(ids)))
-    )
+    rows = await session.scalars(select(Certificate).where(Certificate.id.in_(set(ids))))
     return {c.id: c for c in rows}
 
 
@@ -110,7 +102,6 @@ async def of_property_type(
     rows = await session.scalars(
         select(Certificate)
         .where(
-            Certificate.agency_id == agency_id,
             Certificate.property_id == property_id,
             Certificate.type == cert_type,
         )
@@ -123,7 +114,7 @@ async def for_property(
     session: AsyncSession, agency_id: int, property_id: int, *, limit: int, offset: int
 ) -> tuple[Sequence[Certificate], int]:
     """A property's certificates, history included: current first, then by type and expiry."""
-    where = (Certificate.agency_id == agency_id, Certificate.property_id == property_id)
+    where = (Certificate.property_id == property_id,)
     rows = await session.scalars(
         select(Certificate)
         .where(*where)
@@ -146,7 +137,6 @@ async def current_for_property(
     """The current certificate of each type a property has."""
     rows = await session.scalars(
         select(Certificate).where(
-            Certificate.agency_id == agency_id,
             Certificate.property_id == property_id,
             Certificate.is_current == true(),
         )
@@ -161,7 +151,6 @@ async def valid_on(
     rows = await session.scalars(
         select(Certificate)
         .where(
-            Certificate.agency_id == agency_id,
             Certificate.property_id == property_id,
             Certificate.issued_date <= on_date,
             Certificate.expiry_date >= on_date,
@@ -185,7 +174,7 @@ def certificate_conditions(
     agency_id: int, f: CertificateFilters, on_date: date
 ) -> list[ColumnElement[bool]]:
     """WHERE clauses of the certificate list (ranges on expiry_date, so indexable)."""
-    conds: list[ColumnElement[bool]] = [Certificate.agency_id == agency_id]
+    conds: list[ColumnElement[bool]] = []
     if not f.include_superseded:
         conds.append(Certificate.is_current == true())
     if f.status is not None:
@@ -320,7 +309,6 @@ def _items_union(
     dated = sorted(wanted - {"missing"}, key=URGENCY_RANK.__getitem__)
     if dated:
         conds: list[ColumnElement[bool]] = [
-            Certificate.agency_id == agency_id,
             Certificate.is_current == true(),
             Certificate.expiry_date <= rules.expiring_until(on_date),
             _relevant_certificate(),
@@ -342,7 +330,7 @@ def _items_union(
             )
             .join(
                 Property,
-                and_(Property.id == Certificate.property_id, Property.agency_id == agency_id),
+                Property.id == Certificate.property_id,
             )
             .where(*conds)
         )
@@ -355,13 +343,13 @@ def _items_union(
             required = union_all(
                 *[select(literal(t.value, String).label("type")) for t in wanted_types]
             ).subquery("required_type")
-            recorded = exists().where(
-                Certificate.agency_id == agency_id,
+            # exists(<entity column>), not a bare exists(): it names the entity, so the
+            # session's agency criterion reaches the subquery too.
+            recorded = exists(Certificate.id).where(
                 Certificate.property_id == Property.id,
                 Certificate.type == required.c.type,
             )
             pconds: list[ColumnElement[bool]] = [
-                Property.agency_id == agency_id,
                 or_(*[and_(required.c.type == t.value, _requires(t)) for t in wanted_types]),
                 ~recorded,
             ]
@@ -500,10 +488,9 @@ async def recorded_status_counts(
         select(cast(Certificate.type, String), status, func.count())
         .join(
             Property,
-            and_(Property.id == Certificate.property_id, Property.agency_id == agency_id),
+            Property.id == Certificate.property_id,
         )
         .where(
-            Certificate.agency_id == agency_id,
             Certificate.is_current == true(),
             _relevant_certificate(),
         )
@@ -524,10 +511,9 @@ def _epc_below_minimum(agency_id: int, on_date: date) -> Select[Any]:
         select(Certificate)
         .join(
             Property,
-            and_(Property.id == Certificate.property_id, Property.agency_id == agency_id),
+            Property.id == Certificate.property_id,
         )
         .where(
-            Certificate.agency_id == agency_id,
             Certificate.is_current == true(),
             Certificate.type == CertificateType.epc,
             Certificate.rating.in_(rules.epc_ratings_below_minimum()),

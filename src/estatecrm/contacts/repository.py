@@ -19,25 +19,19 @@ def _with_roles(stmt: Select[Any]) -> Select[Any]:
 
 async def get(session: AsyncSession, agency_id: int, contact_id: int) -> Contact | None:
     """A contact of this agency with its roles, or None (also for another agency's contact)."""
-    return await session.scalar(
-        _with_roles(select(Contact)).where(Contact.agency_id == agency_id, Contact.id == contact_id)
-    )
+    return await session.scalar(_with_roles(select(Contact)).where(Contact.id == contact_id))
 
 
 async def get_for_update(session: AsyncSession, agency_id: int, contact_id: int) -> Contact | None:
     """A contact, row-locked until the transaction ends (merges lock both sides)."""
     return await session.scalar(
-        _with_roles(select(Contact))
-        .where(Contact.agency_id == agency_id, Contact.id == contact_id)
-        .with_for_update()
+        _with_roles(select(Contact)).where(Contact.id == contact_id).with_for_update()
     )
 
 
 async def exists(session: AsyncSession, agency_id: int, contact_id: int) -> bool:
     """Whether the agency has this contact."""
-    found = await session.scalar(
-        select(Contact.id).where(Contact.agency_id == agency_id, Contact.id == contact_id)
-    )
+    found = await session.scalar(select(Contact.id).where(Contact.id == contact_id))
     return found is not None
 
 
@@ -45,21 +39,15 @@ async def get_many(session: AsyncSession, agency_id: int, ids: Sequence[int]) ->
     """Contacts by id in one query (roles not loaded: for showing names beside other rows)."""
     if not ids:
         return {}
-    rows = await session.scalars(
-        select(Contact).where(Contact.agency_id == agency_id, Contact.id.in_(set(ids)))
-    )
+    rows = await session.scalars(select(Contact).where(Contact.id.in_(set(ids))))
     return {c.id: c for c in rows}
 
 
 def _conditions(agency_id: int, f: ContactFilters) -> list[ColumnElement[bool]]:
-    conds: list[ColumnElement[bool]] = [Contact.agency_id == agency_id]
+    conds: list[ColumnElement[bool]] = []
     if f.role is not None:
         conds.append(
-            Contact.id.in_(
-                select(ContactRole.contact_id).where(
-                    ContactRole.agency_id == agency_id, ContactRole.role == f.role
-                )
-            )
+            Contact.id.in_(select(ContactRole.contact_id).where(ContactRole.role == f.role))
         )
     if f.id_check_status is not None:
         conds.append(Contact.id_check_status == f.id_check_status)
@@ -109,7 +97,7 @@ async def find_same_details(
         matches.append(Contact.phone == phone)
     if not matches:
         return None
-    stmt = select(Contact).where(Contact.agency_id == agency_id, or_(*matches))
+    stmt = select(Contact).where(or_(*matches))
     if exclude_id is not None:
         stmt = stmt.where(Contact.id != exclude_id)
     return await session.scalar(stmt.order_by(Contact.id).limit(1))
@@ -148,7 +136,7 @@ def _pairs_query(agency_id: int) -> Select[Any]:
                 or_(a.email == b.email, a.phone == b.phone, a.name_key == b.name_key),
             ),
         )
-        .where(a.agency_id == agency_id, or_(same_email, same_phone, same_name))
+        .where(or_(same_email, same_phone, same_name))
     )
 
 
@@ -173,7 +161,7 @@ async def consent_history(
     """Every marketing consent change of a contact, newest first."""
     rows = await session.scalars(
         select(ConsentChange)
-        .where(ConsentChange.agency_id == agency_id, ConsentChange.contact_id == contact_id)
+        .where(ConsentChange.contact_id == contact_id)
         .order_by(ConsentChange.changed_at.desc(), ConsentChange.id.desc())
     )
     return rows.all()
@@ -203,9 +191,7 @@ async def move_consent_history(
 ) -> int:
     """Move one contact's consent history onto another; how many entries moved."""
     result = await session.execute(
-        update(ConsentChange)
-        .where(ConsentChange.agency_id == agency_id, ConsentChange.contact_id == from_id)
-        .values(contact_id=to_id)
+        update(ConsentChange).where(ConsentChange.contact_id == from_id).values(contact_id=to_id)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -216,7 +202,7 @@ async def latest_consent_change(
     """The most recent consent change of a contact."""
     return await session.scalar(
         select(ConsentChange)
-        .where(ConsentChange.agency_id == agency_id, ConsentChange.contact_id == contact_id)
+        .where(ConsentChange.contact_id == contact_id)
         .order_by(ConsentChange.changed_at.desc(), ConsentChange.id.desc())
         .limit(1)
     )

@@ -22,7 +22,7 @@ async def count_naming(
     total = await session.scalar(
         select(func.count())
         .select_from(model)
-        .where(model.agency_id == agency_id, or_(*(column == record_id for column in columns)))
+        .where(or_(*(column == record_id for column in columns)))
     )
     return int(total or 0)
 
@@ -40,9 +40,7 @@ async def reassign(
     for column in columns:
         model: Any = column.class_
         result = await session.execute(
-            update(model)
-            .where(model.agency_id == agency_id, column == from_id)
-            .values({column.key: to_id})
+            update(model).where(column == from_id).values({column.key: to_id})
         )
         moved += int(result.rowcount or 0)  # type: ignore[attr-defined]
     return moved

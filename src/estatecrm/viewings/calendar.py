@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from estatecrm.activity import service as activity
 from estatecrm.auth.models import User
 from estatecrm.auth.service import hash_token
+from estatecrm.db.scoping import bind_agency
 from estatecrm.kit.clock import utcnow
 from estatecrm.kit.uk_phone import format_phone
 from estatecrm.viewings import repository, service
@@ -125,6 +126,7 @@ async def owner_of(session: AsyncSession, token: str) -> User | None:
     feed = await repository.feed_by_hash(session, hash_token(token))
     if feed is None or feed.revoked_at is not None:
         return None
+    bind_agency(session, feed.agency_id)
     users = await repository.users_by_id(session, feed.agency_id, [feed.user_id])
     user = users.get(feed.user_id)
     if user is None or not user.is_active:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from estatecrm.applicants.models import Applicant
 from estatecrm.auth.models import User
+from estatecrm.db.scoping import cross_agency
 from estatecrm.properties.models import Property
 from estatecrm.viewings.models import (
     MAX_DURATION_MINUTES,
@@ -23,18 +24,12 @@ from estatecrm.viewings.schemas import ViewingFilters
 
 async def get(session: AsyncSession, agency_id: int, viewing_id: int) -> Viewing | None:
     """A viewing of this agency, or None (also for another agency's)."""
-    return await session.scalar(
-        select(Viewing).where(Viewing.agency_id == agency_id, Viewing.id == viewing_id)
-    )
+    return await session.scalar(select(Viewing).where(Viewing.id == viewing_id))
 
 
 async def get_for_update(session: AsyncSession, agency_id: int, viewing_id: int) -> Viewing | None:
     """A viewing, row-locked until the transaction ends."""
-    return await session.scalar(
-        select(Viewing)
-        .where(Viewing.agency_id == agency_id, Viewing.id == viewing_id)
-        .with_for_update()
-    )
+    return await session.scalar(select(Viewing).where(Viewing.id == viewing_id).with_for_update())
 
 
 async def lock_property(session: AsyncSession, agency_id: int, property_id: int) -> Property | None:
@@ -44,9 +39,7 @@ async def lock_property(session: AsyncSession, agency_id: int, property_id: int)
     could clash queue on the same row instead of both passing the overlap check.
     """
     return await session.scalar(
-        select(Property)
-        .where(Property.agency_id == agency_id, Property.id == property_id)
-        .with_for_update(key_share=True)
+        select(Property).where(Property.id == property_id).with_for_update(key_share=True)
     )
 
 
@@ -54,7 +47,7 @@ async def lock_negotiator(session: AsyncSession, agency_id: int, user_id: int) -
     """The negotiator, locked against concurrent bookings (see `lock_property`)."""
     return await session.scalar(
         select(User)
-        .where(User.agency_id == agency_id, User.id == user_id, User.is_active.is_(True))
+        .where(User.id == user_id, User.is_active.is_(True))
         .with_for_update(key_share=True)
     )
 
@@ -63,9 +56,7 @@ async def users_by_id(session: AsyncSession, agency_id: int, ids: Sequence[int])
     """Users by id in one query (negotiators beside viewings, active or not)."""
     if not ids:
         return {}
-    rows = await session.scalars(
-        select(User).where(User.agency_id == agency_id, User.id.in_(set(ids)))
-    )
+    rows = await session.scalars(select(User).where(User.id.in_(set(ids))))
     return {u.id: u for u in rows}
 
 
@@ -84,7 +75,6 @@ async def find_clash(
     if negotiator_id is not None:
         same.append(Viewing.negotiator_id == negotiator_id)
     stmt = select(Viewing).where(
-        Viewing.agency_id == agency_id,
         Viewing.status != ViewingStatus.cancelled,
         # Half-open intervals: back-to-back viewings (10:00-10:30, 10:30-11:00) do not clash.
         Viewing.start_at < end_at,
@@ -99,7 +89,7 @@ async def find_clash(
 
 
 def _conditions(agency_id: int, f: ViewingFilters) -> list[ColumnElement[bool]]:
-    conds: list[ColumnElement[bool]] = [Viewing.agency_id == agency_id]
+    conds: list[ColumnElement[bool]] = []
     if f.negotiator_id is not None:
         conds.append(Viewing.negotiator_id == f.negotiator_id)
     if f.property_id is not None:
@@ -110,7 +100,6 @@ def _conditions(agency_id: int, f: ViewingFilters) -> list[ColumnElement[bool]]:
         conds.append(
             Viewing.id.in_(
                 select(ViewingAttendee.viewing_id).where(
-                    ViewingAttendee.agency_id == agency_id,
                     ViewingAttendee.contact_id == f.contact_id,
                 )
             )
@@ -152,9 +141,7 @@ async def in_range(
     limit: int = 2000,
 ) -> Sequence[Viewing]:
     """Viewings overlapping [start, end) in time order (the diary and the calendar feed)."""
-    stmt = select(Viewing).where(
-        Viewing.agency_id == agency_id, Viewing.start_at < end, Viewing.end_at > start
-    )
+    stmt = select(Viewing).where(Viewing.start_at < end, Viewing.end_at > start)
     if negotiator_ids is not None:
         stmt = stmt.where(Viewing.negotiator_id.in_(list(negotiator_ids)))
     if not include_cancelled:
@@ -179,7 +166,6 @@ async def attendees_of(
     rows = await session.execute(
         select(ViewingAttendee.viewing_id, ViewingAttendee.contact_id)
         .where(
-            ViewingAttendee.agency_id == agency_id,
             ViewingAttendee.viewing_id.in_(set(viewing_ids)),
         )
         .order_by(ViewingAttendee.viewing_id, ViewingAttendee.contact_id)
@@ -194,12 +180,7 @@ async def set_attendees(
     session: AsyncSession, viewing: Viewing, contact_ids: Sequence[int]
 ) -> None:
     """Replace who attends a viewing."""
-    await session.execute(
-        delete(ViewingAttendee).where(
-            ViewingAttendee.agency_id == viewing.agency_id,
-            ViewingAttendee.viewing_id == viewing.id,
-        )
-    )
+    await session.execute(delete(ViewingAttendee).where(ViewingAttendee.viewing_id == viewing.id))
     for contact_id in dict.fromkeys(contact_ids):
         session.add(
             ViewingAttendee(
@@ -211,40 +192,31 @@ async def set_attendees(
 
 async def reassign_attendee(session: AsyncSession, agency_id: int, from_id: int, to_id: int) -> int:
     """Move one contact's attendances to another (merging); no viewing lists anyone twice."""
-    both = select(ViewingAttendee.viewing_id).where(
-        ViewingAttendee.agency_id == agency_id, ViewingAttendee.contact_id == to_id
-    )
+    both = select(ViewingAttendee.viewing_id).where(ViewingAttendee.contact_id == to_id)
     await session.execute(
         delete(ViewingAttendee).where(
-            ViewingAttendee.agency_id == agency_id,
             ViewingAttendee.contact_id == from_id,
             ViewingAttendee.viewing_id.in_(both),
         )
     )
     result = await session.execute(
         update(ViewingAttendee)
-        .where(ViewingAttendee.agency_id == agency_id, ViewingAttendee.contact_id == from_id)
+        .where(ViewingAttendee.contact_id == from_id)
         .values(contact_id=to_id)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def _for_contact(agency_id: int, contact_id: int) -> ColumnElement[bool]:
-    as_applicant = select(Applicant.id).where(
-        Applicant.agency_id == agency_id, Applicant.contact_id == contact_id
-    )
-    attending = select(ViewingAttendee.viewing_id).where(
-        ViewingAttendee.agency_id == agency_id, ViewingAttendee.contact_id == contact_id
-    )
+    as_applicant = select(Applicant.id).where(Applicant.contact_id == contact_id)
+    attending = select(ViewingAttendee.viewing_id).where(ViewingAttendee.contact_id == contact_id)
     return or_(Viewing.applicant_id.in_(as_applicant), Viewing.id.in_(attending))
 
 
 async def count_for_contact(session: AsyncSession, agency_id: int, contact_id: int) -> int:
     """How many viewings a contact has, as applicant or attendee."""
     total = await session.scalar(
-        select(func.count())
-        .select_from(Viewing)
-        .where(Viewing.agency_id == agency_id, _for_contact(agency_id, contact_id))
+        select(func.count()).select_from(Viewing).where(_for_contact(agency_id, contact_id))
     )
     return int(total or 0)
 
@@ -255,7 +227,7 @@ async def for_contact(
     """A contact's viewings (as applicant or attendee), newest first."""
     rows = await session.scalars(
         select(Viewing)
-        .where(Viewing.agency_id == agency_id, _for_contact(agency_id, contact_id))
+        .where(_for_contact(agency_id, contact_id))
         .order_by(Viewing.start_at.desc(), Viewing.id.desc())
         .limit(limit)
     )
@@ -265,9 +237,7 @@ async def for_contact(
 async def count_for_applicant(session: AsyncSession, agency_id: int, applicant_id: int) -> int:
     """How many viewings an applicant has."""
     total = await session.scalar(
-        select(func.count())
-        .select_from(Viewing)
-        .where(Viewing.agency_id == agency_id, Viewing.applicant_id == applicant_id)
+        select(func.count()).select_from(Viewing).where(Viewing.applicant_id == applicant_id)
     )
     return int(total or 0)
 
@@ -280,7 +250,6 @@ async def live_feed(session: AsyncSession, agency_id: int, user_id: int) -> Cale
     return await session.scalar(
         select(CalendarFeed)
         .where(
-            CalendarFeed.agency_id == agency_id,
             CalendarFeed.user_id == user_id,
             CalendarFeed.revoked_at.is_(None),
         )
@@ -292,16 +261,17 @@ async def live_feed(session: AsyncSession, agency_id: int, user_id: int) -> Cale
 async def has_any_feed(session: AsyncSession, agency_id: int, user_id: int) -> bool:
     """Whether the user ever had a feed (a user who revoked theirs gets no new one unasked)."""
     found = await session.scalar(
-        select(CalendarFeed.id)
-        .where(CalendarFeed.agency_id == agency_id, CalendarFeed.user_id == user_id)
-        .limit(1)
+        select(CalendarFeed.id).where(CalendarFeed.user_id == user_id).limit(1)
     )
     return found is not None
 
 
 async def feed_by_hash(session: AsyncSession, token_hash: str) -> CalendarFeed | None:
     """A calendar feed by the hash of its token."""
-    return await session.scalar(select(CalendarFeed).where(CalendarFeed.token_hash == token_hash))
+    # The token is the only credential of a feed URL: it decides the agency, so the lookup
+    # runs before one is bound.
+    stmt = select(CalendarFeed).where(CalendarFeed.token_hash == token_hash)
+    return await session.scalar(cross_agency(stmt, "calendar feed: the token names the agency"))
 
 
 async def revoke_feeds(session: AsyncSession, agency_id: int, user_id: int, now: datetime) -> int:
@@ -309,7 +279,6 @@ async def revoke_feeds(session: AsyncSession, agency_id: int, user_id: int, now:
     result = await session.execute(
         update(CalendarFeed)
         .where(
-            CalendarFeed.agency_id == agency_id,
             CalendarFeed.user_id == user_id,
             CalendarFeed.revoked_at.is_(None),
         )
