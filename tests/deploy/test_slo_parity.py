@@ -158,7 +158,7 @@ async def _drive(app_url: str) -> None:
             await many("/drill/ok", BATCH_OK)
             await asyncio.gather(c.get("/drill/fail"), c.get("/drill/slow"))
             # Not the users' requests: probes, a failing probe answer, static files.
-            await many("/health", 40)
+            await many("/health", 20)
             await many("/static/app.css", 20)
 
 
@@ -175,10 +175,12 @@ def test_the_app_and_prometheus_agree_on_every_slo(app_url: str, prometheus: str
     app_ratio = {
         name: slo["bad_events"] / slo["events"] for name, slo in budget.items() if slo["events"]
     }
+    # The 30-minute window holds all of the traffic even on a slow machine (the app's
+    # figures below are for the whole period, which is all of it too).
     found: dict[str, float] = {}
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        found = _query(prometheus, "slo:sli_error:ratio_rate5m")
+        found = _query(prometheus, "slo:sli_error:ratio_rate30m")
         if set(found) == {"availability", "latency", "error_rate"}:
             break
         time.sleep(1)
@@ -193,8 +195,8 @@ def test_the_app_and_prometheus_agree_on_every_slo(app_url: str, prometheus: str
     # Prometheus says the same for the request SLOs (minus each series' first increment).
     for slo in ("error_rate", "latency"):
         assert found[slo] == pytest.approx(app_ratio[slo], abs=TOLERANCE), (slo, found, app_ratio)
-    # The 5-minute burn rates agree too (each SLO's own budget).
-    burn = _query(prometheus, "slo:current_burn_rate:ratio")
+    # The 30-minute burn rates agree too (each SLO's own budget).
+    allowed = _query(prometheus, "slo:error_budget:ratio")
     for slo in ("error_rate", "latency"):
-        expected = budget[slo]["burn_rates"]["5m"]
-        assert burn[slo] == pytest.approx(expected, rel=0.2), (slo, burn, expected)
+        expected = budget[slo]["burn_rates"]["30m"]
+        assert found[slo] / allowed[slo] == pytest.approx(expected, rel=0.2), (slo, expected)

@@ -39,7 +39,7 @@ async def list_offers(
         session, user, filters, limit=paging.limit, offset=paging.offset
     )
     return Page(
-        items=[service.to_read(*r) for r in rows],
+        items=await service.read_rows(session, user, rows),
         total=total,
         limit=paging.limit,
         offset=paging.offset,
