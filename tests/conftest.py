@@ -27,8 +27,9 @@ from sqlalchemy.ext.asyncio import (
 
 from estatecrm import models  # noqa: F401  (every table, as the entry points load them)
 from estatecrm.config import Settings
-from estatecrm.db import scoping
+from estatecrm.db import relations, scoping
 from estatecrm.db.session import create_engine
+from estatecrm.features import build_relations
 from estatecrm.ops.metrics import instrument_engine
 from tests.browser import BrowserClient
 from tests.builders import make_agency, make_user, token_headers
@@ -125,7 +126,7 @@ async def session(session_factory: async_sessionmaker[AsyncSession]) -> AsyncIte
     """
     async with session_factory() as s:
         scoping.cross_agency_session(s, "tests build and check data of several agencies")
-        yield s
+        yield relations.attach(s, build_relations())
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from estatecrm.config import Settings, get_settings
 from estatecrm.contacts import api as contacts_api
 from estatecrm.contacts import pages as contacts_pages
 from estatecrm.db.session import create_engine, create_sessionmaker
+from estatecrm.features import build_relations
 from estatecrm.maintenance import api as maintenance_api
 from estatecrm.maintenance import pages as maintenance_pages
 from estatecrm.offers import api as offers_api
@@ -100,6 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = None
     app.state.demo_accounts_probe = auth_service.count_demo_accounts
+    # What features hold that refers to each other's records; every request's session has it.
+    app.state.relations = build_relations()
     install_error_handlers(app)
     app.add_exception_handler(Exception, ops_errors.unexpected_error)
     ops_stack.install(app, settings)

@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 
 from estatecrm.compliance import service as compliance_service
 from estatecrm.compliance.models import Certificate
+from estatecrm.db import relations
+from estatecrm.db.relations import ExtraSection, Section, SectionRow
 from estatecrm.properties.models import Property
 from tests.builders import PASSWORD, make_property, make_user
 from tests.compliance.builders import ON, make_certificate
@@ -71,39 +73,38 @@ async def test_dashboard_by_urgency_and_by_property(
 
 
 async def test_extra_sections_render_only_with_rows(
-    client: Any, session: Any, agency: Any, portfolio: dict[str, Any]
+    app: Any, client: Any, session: Any, agency: Any, portfolio: dict[str, Any]
 ) -> None:
     await _sign_in(client, session, agency)
-    rows: list[compliance_service.SectionRow] = []
+    rows: list[SectionRow] = []
 
-    async def deposits(_session: Any, _agency_id: int, _on: date) -> Any:
-        return compliance_service.ExtraSection(
+    async def deposits(_session: Any, _agency_id: int, _on: date) -> ExtraSection:
+        return ExtraSection(
             key="deposits",
             title="Deposits past their protection deadline",
             rows=rows,
             total=len(rows),
         )
 
-    compliance_service.register_section(deposits)
-    try:
-        html = (await client.get(f"/compliance?date={ON}")).text
-        assert "Deposits past their protection deadline" not in html
-        assert "compliance-extra" not in html
-        rows.append(
-            compliance_service.SectionRow(
-                label="Tenancy T-7, 1 Expired Row",
-                detail="Deposit received 1 May 2026, not protected",
-                href="/tenancies/7",
-                due_date=date(2026, 5, 31),
-            )
+    # A section declared by a feature the app under test was wired with (this app only).
+    app.state.relations.sections = [Section(deposits)]
+    html = (await client.get(f"/compliance?date={ON}")).text
+    assert "Deposits past their protection deadline" not in html
+    assert "compliance-extra" not in html
+    rows.append(
+        SectionRow(
+            label="Tenancy T-7, 1 Expired Row",
+            detail="Deposit received 1 May 2026, not protected",
+            href="/tenancies/7",
+            due_date=date(2026, 5, 31),
         )
-        html = (await client.get(f"/compliance?date={ON}")).text
-        section = html.split('id="extra-deposits"')[1].split("</section>")[0]
-        assert "Tenancy T-7" in section and "31 May 2026" in section
-        summary = await compliance_service.summary(session, agency.id, ON)
-        assert summary.overdue is True
-    finally:
-        compliance_service.EXTRA_SECTIONS.remove(deposits)
+    )
+    html = (await client.get(f"/compliance?date={ON}")).text
+    section = html.split('id="extra-deposits"')[1].split("</section>")[0]
+    assert "Tenancy T-7" in section and "31 May 2026" in section
+    relations.attach(session, app.state.relations)
+    summary = await compliance_service.summary(session, agency.id, ON)
+    assert summary.overdue is True
 
 
 async def test_add_certificate_from_the_dashboard(

@@ -89,6 +89,21 @@ async def test_accepting_a_sales_offer_opens_progression(
     assert timeline["total"] == 5
 
 
+async def test_the_offer_names_the_sale_that_followed(
+    client: Any, session: Any, admin: Any, headers: Any
+) -> None:
+    sale = await _agreed_sale(client, session, admin, headers)
+    offer = (await client.get(f"/api/v1/offers/{sale['offer_id']}", headers=headers)).json()
+    assert offer["sale_id"] == sale["id"] and offer["tenancy_id"] is None
+    listed = await client.get(
+        "/api/v1/offers", params={"property_id": sale["property_id"]}, headers=headers
+    )
+    assert [(o["id"], o["sale_id"]) for o in listed.json()["items"]] == [(offer["id"], sale["id"])]
+    await client.post("/login", data={"email": admin.email, "password": PASSWORD})
+    page = await client.get(f"/offers/{offer['id']}")
+    assert f'href="/sales/{sale["id"]}"' in page.text
+
+
 async def test_overdue_milestones_and_days_since_agreed(
     client: Any, session: Any, admin: Any, headers: Any
 ) -> None:

@@ -161,6 +161,19 @@ async def test_from_offer_deposit_right_to_rent_activate_and_end(
     assert actions[:3] == ["ended", "ending", "updated"] and actions[-1] == "created"
 
 
+async def test_the_offer_names_the_tenancy_made_from_it(
+    client: Any, session: Any, admin: Any, headers: Any
+) -> None:
+    _, offer = await _accepted_offer(client, session, admin, headers)
+    assert offer["tenancy_id"] is None and offer["sale_id"] is None
+    t = (await _tenancy_with_deposit(client, offer, headers)).json()
+    got = (await client.get(f"/api/v1/offers/{offer['id']}", headers=headers)).json()
+    assert got["tenancy_id"] == t["id"] and got["sale_id"] is None
+    await client.post("/login", data={"email": admin.email, "password": PASSWORD})
+    page = await client.get(f"/offers/{offer['id']}")
+    assert f'href="/tenancies/{t["id"]}"' in page.text and "Create tenancy" not in page.text
+
+
 async def test_deposit_cap_and_validation(
     client: Any, session: Any, admin: Any, headers: Any
 ) -> None:

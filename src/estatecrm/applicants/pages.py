@@ -20,7 +20,7 @@ from estatecrm.applicants.models import (
     MustHave,
 )
 from estatecrm.applicants.schemas import ApplicantCreate, ApplicantFilters, ApplicantReplace
-from estatecrm.auth import repository as auth_repository
+from estatecrm.auth import service as auth_service
 from estatecrm.auth.deps import CurrentUser, ManagerUser, WriterUser
 from estatecrm.contacts import service as contact_service
 from estatecrm.contacts.models import Contact
@@ -78,7 +78,7 @@ async def applicants_list(request: Request, session: SessionDep, user: CurrentUs
     offset = offset_from(params)
     rows, total = await service.search(session, user, filters, limit=DEFAULT_LIMIT, offset=offset)
     kept = {k: v for k, v in params.items() if k in FILTER_KEYS and v}
-    users = await auth_repository.list_users(session, user.agency_id)
+    users = await auth_service.list_users(session, user)
     context = {
         "page": {"items": rows, "total": total, "limit": DEFAULT_LIMIT, "offset": offset},
         "values": kept,
@@ -123,7 +123,7 @@ async def applicants_pick(request: Request, session: SessionDep, user: CurrentUs
 
 
 async def _form_context(session: SessionDep, user: Any) -> dict[str, Any]:
-    users = await auth_repository.list_users(session, user.agency_id)
+    users = await auth_service.list_users(session, user)
     return {
         "marketing_types": [("letting", "Renting"), ("sale", "Buying")],
         "statuses": choices(ApplicantStatus),
@@ -252,7 +252,7 @@ async def _detail(
         session, user.agency_id, service.ENTITY, applicant.id, limit=20
     )
     negotiator = (
-        await auth_repository.get_user(session, user.agency_id, applicant.negotiator_id)
+        await auth_service.get_user(session, user.agency_id, applicant.negotiator_id)
         if applicant.negotiator_id
         else None
     )

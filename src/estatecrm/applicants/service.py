@@ -37,13 +37,13 @@ from estatecrm.auth import service as auth_service
 from estatecrm.auth.models import User
 from estatecrm.contacts import service as contact_service
 from estatecrm.contacts.models import Contact, ContactRoleName
+from estatecrm.db import relations
+from estatecrm.db.relations import Target
 from estatecrm.errors import Conflict, NotFound, ValidationFailed, update_values
 from estatecrm.kit.clock import utcnow
 from estatecrm.kit.money import format_pence
-from estatecrm.offers import repository as offer_repository
 from estatecrm.properties import service as property_service
 from estatecrm.properties.models import MarketingType, Property
-from estatecrm.viewings import repository as viewing_repository
 
 ENTITY = "applicant"
 TRACKED = [
@@ -202,13 +202,8 @@ async def delete(session: AsyncSession, user: User, applicant_id: int) -> None:
     """Remove an applicant (managers and admins); refused once viewings or offers refer to it
     (an offer put to a client is a record the agency must keep)."""
     applicant = await get(session, user, applicant_id)
-    viewings = await viewing_repository.count_for_applicant(session, user.agency_id, applicant.id)
-    offers = await offer_repository.count_for_applicant(session, user.agency_id, applicant.id)
-    reasons = [
-        f"{n} {word}{'s' if n != 1 else ''}"
-        for n, word in ((viewings, "viewing"), (offers, "offer"))
-        if n
-    ]
+    # What other features hold that names the applicant: declared in their relations.py.
+    reasons = await relations.of(session).why_kept(Target.applicant, session, applicant)
     if reasons:
         raise Conflict(
             f"This applicant has {' and '.join(reasons)} on record; "

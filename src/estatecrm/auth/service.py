@@ -122,6 +122,16 @@ async def revoke_api_token(session: AsyncSession, raw: str) -> bool:
     return True
 
 
+async def list_users(session: AsyncSession, user: User) -> Sequence[User]:
+    """The users of the user's agency (assignee and negotiator choices, diary columns)."""
+    return await repository.list_users(session, user.agency_id)
+
+
+async def list_offices(session: AsyncSession, user: User) -> Sequence[Office]:
+    """The offices of the user's agency."""
+    return await repository.list_offices(session, user.agency_id)
+
+
 async def ensure_agency(session: AsyncSession, name: str) -> Agency:
     """The agency with this name, created if it does not exist."""
     agency = await repository.get_agency_by_name(session, name)

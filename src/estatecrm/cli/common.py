@@ -13,8 +13,9 @@ from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from estatecrm.config import Settings, get_settings
-from estatecrm.db import scoping
+from estatecrm.db import relations, scoping
 from estatecrm.db.session import create_engine, create_sessionmaker
+from estatecrm.features import build_relations
 
 console = Console()
 err_console = Console(stderr=True)
@@ -39,7 +40,8 @@ def load_settings() -> Settings:
 
 @asynccontextmanager
 async def session_scope(settings: Settings, *, cross_agency: str) -> AsyncIterator[AsyncSession]:
-    """One session and transaction for a CLI command; committed when the block succeeds.
+    """One session and transaction for a CLI command, with the features' relations wired;
+    committed when the block succeeds.
 
     A command acts for the whole installation, so its session is cross-agency and says why;
     work done for one agency binds it for that block (`scoping.as_agency`).
@@ -48,7 +50,7 @@ async def session_scope(settings: Settings, *, cross_agency: str) -> AsyncIterat
     try:
         async with create_sessionmaker(engine)() as session, session.begin():
             scoping.cross_agency_session(session, cross_agency)
-            yield session
+            yield relations.attach(session, build_relations())
     finally:
         await engine.dispose()
 

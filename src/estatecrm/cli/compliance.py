@@ -20,7 +20,6 @@ from estatecrm.compliance import rules
 from estatecrm.compliance import service as compliance_service
 from estatecrm.db.scoping import as_agency
 from estatecrm.kit.clock import today_london
-from estatecrm.tenancies import service as tenancy_service
 
 app = typer.Typer(help="Compliance certificates and duties.", no_args_is_help=True)
 
@@ -148,7 +147,3 @@ def report(
         for r in reports:
             _print(r)
     raise typer.Exit(code=1 if any(r.overdue for r in reports) else 0)
-
-
-# Deposits and right-to-rent follow-ups report through compliance sections.
-SECTION_FEATURES = (tenancy_service,)

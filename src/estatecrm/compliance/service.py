@@ -1,13 +1,13 @@
 """Business rules of compliance: certificates, their renewal tasks, and what a letting needs.
 
-Other features call `lettable_problems` (tenancy activation) and `register_section` (deposits
-past their protection deadline, right-to-rent follow-ups) so the dashboard and the report show
-their overdue duties beside the certificates.
+Other features call `lettable_problems` (tenancy activation) and declare sections in their
+relations.py (deposits past their protection deadline, right-to-rent follow-ups) so the
+dashboard and the report show their overdue duties beside the certificates.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -30,7 +30,8 @@ from estatecrm.compliance.schemas import (
     PropertyComplianceRead,
     RequirementRead,
 )
-from estatecrm.db import references
+from estatecrm.db import relations
+from estatecrm.db.relations import ExtraSection, Target
 from estatecrm.errors import Conflict, NotFound, ValidationFailed, update_values
 from estatecrm.kit.clock import today_london, utcnow
 from estatecrm.properties import service as property_service
@@ -323,19 +324,20 @@ async def update(
     return cert
 
 
-# A certificate some other record relied on (a tenancy ran on it) is corrected, not deleted.
-DELETE_GUARDS: references.DeleteGuards[Certificate] = references.DeleteGuards(
-    "certificate", "Correct it with Edit instead."
-)
-
-
 async def delete(session: AsyncSession, user: User, certificate_id: int) -> Property:
     """Remove a certificate recorded in error (managers and admins); returns its property.
 
     Refused (409 with the reasons) once it is part of a legal record — a tenancy ran on it.
     """
     cert = await get(session, user, certificate_id)
-    await DELETE_GUARDS.refuse_if_any(session, cert)
+    # A certificate some other record relied on (a tenancy ran on it) is corrected, not deleted.
+    reasons = await relations.of(session).why_kept(Target.certificate, session, cert)
+    if reasons:
+        raise Conflict(
+            f"This certificate cannot be deleted: {'; '.join(reasons)}. "
+            "Correct it with Edit instead.",
+            detail={"reasons": reasons},
+        )
     prop = await property_of(session, user, cert)
     cert_type, summary = cert.type, f"Deleted {rules.label(cert.type).lower()}"
     summary += f" issued {cert.issued_date:%d %b %Y}, expiring {cert.expiry_date:%d %b %Y}"
@@ -434,52 +436,12 @@ async def property_compliance(
 # --- the agency's compliance --------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SectionRow:
-    """One line of an extra dashboard section (a deposit, a right-to-rent check, ...)."""
-
-    label: str
-    detail: str
-    href: str | None = None
-    due_date: date | None = None
-
-
-@dataclass(frozen=True)
-class ExtraSection:
-    """Duties another feature reports on the dashboard and in the report."""
-
-    key: str
-    title: str
-    rows: list[SectionRow]
-    total: int
-    # Whether these rows are overdue duties (the report then exits 1).
-    overdue: bool = True
-
-
-SectionProvider = Callable[[AsyncSession, int, date], Awaitable[ExtraSection | None]]
-EXTRA_SECTIONS: list[SectionProvider] = []
-
-
-def register_section(provider: SectionProvider) -> None:
-    """Add a section (deposits past their protection deadline, right-to-rent follow-ups due).
-
-    The provider gets (session, agency_id, on_date) and returns a section, or None / an empty
-    one when there is nothing to show; empty sections are never rendered.
-    """
-    if provider not in EXTRA_SECTIONS:
-        EXTRA_SECTIONS.append(provider)
-
-
 async def extra_sections(
     session: AsyncSession, agency_id: int, on_date: date
 ) -> list[ExtraSection]:
-    """The non-empty sections other features report."""
-    sections = []
-    for provider in EXTRA_SECTIONS:
-        section = await provider(session, agency_id, on_date)
-        if section is not None and section.rows:
-            sections.append(section)
-    return sections
+    """The non-empty sections other features declared (deposits past their protection
+    deadline, right-to-rent follow-ups due, ...)."""
+    return await relations.of(session).build_sections(session, agency_id, on_date)
 
 
 async def _to_items(

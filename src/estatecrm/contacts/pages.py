@@ -24,7 +24,7 @@ from estatecrm.contacts.schemas import (
 from estatecrm.db.session import SessionDep, writes_on_read
 from estatecrm.errors import CRMError
 from estatecrm.kit.pagination import DEFAULT_LIMIT, offset_from
-from estatecrm.properties import repository as property_repository
+from estatecrm.properties import service as property_service
 from estatecrm.viewings import service as viewing_service
 from estatecrm.web.forms import (
     FormInvalid,
@@ -294,7 +294,7 @@ async def _detail_context(
         "contact": contact,
         "consent": await service.consent_history(session, user, contact.id),
         "applicants": await applicant_service.for_contact(session, user, contact.id),
-        "properties": await property_repository.owned_by(session, user.agency_id, contact.id),
+        "properties": await property_service.owned_by(session, user, contact.id),
         "viewings": await viewing_service.describe(session, user.agency_id, viewings),
         "timeline": timeline,
         "errors": errors,

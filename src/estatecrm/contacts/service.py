@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from estatecrm.activity import service as activity
-from estatecrm.applicants import repository as applicant_repository
 from estatecrm.auth.models import Role, User
 from estatecrm.contacts import repository
 from estatecrm.contacts.models import (
@@ -28,12 +25,11 @@ from estatecrm.contacts.schemas import (
     ContactReplace,
     ContactUpdate,
 )
-from estatecrm.db import references
+from estatecrm.db import relations
+from estatecrm.db.relations import Target
 from estatecrm.errors import Conflict, Forbidden, NotFound, ValidationFailed, update_values
 from estatecrm.kit.clock import today_london, utcnow
 from estatecrm.kit.uk_phone import search_forms
-from estatecrm.properties import repository as property_repository
-from estatecrm.viewings import repository as viewing_repository
 
 ENTITY = "contact"
 TRACKED = [
@@ -60,46 +56,6 @@ CHECK_RANK = {
     IdCheckStatus.failed: 2,
     IdCheckStatus.passed: 3,
 }
-
-
-@dataclass(frozen=True)
-class ContactReference:
-    """Another feature's records that name contacts (offers, tenancies, sales, ...).
-
-    A contact with any of them is not deleted — the records must keep their person; merge the
-    duplicate instead — and merging moves them all to the contact that stays. `count` and
-    `move` take (session, agency_id, contact_id) and (session, agency_id, from_id, to_id);
-    `move` answers how many records it moved; it may refuse (409), and the merge's transaction
-    then undoes everything the merge had already moved.
-    """
-
-    key: str
-    one: str
-    many: str
-    count: Callable[[AsyncSession, int, int], Awaitable[int]]
-    move: Callable[[AsyncSession, int, int, int], Awaitable[int]]
-
-
-_references: list[ContactReference] = []
-
-
-def register_reference(reference: ContactReference) -> None:
-    """Called by the features whose records refer to contacts, when they are imported."""
-    _references.append(reference)
-
-
-def columns_reference(
-    key: str, one: str, many: str, *columns: InstrumentedAttribute[Any]
-) -> ContactReference:
-    """A reference that is only columns naming the contact: counted and moved as they are."""
-
-    async def count(session: AsyncSession, agency_id: int, contact_id: int) -> int:
-        return await references.count_naming(session, agency_id, contact_id, *columns)
-
-    async def move(session: AsyncSession, agency_id: int, from_id: int, to_id: int) -> int:
-        return await references.reassign(session, agency_id, from_id, to_id, *columns)
-
-    return ContactReference(key, one, many, count, move)
 
 
 def _snapshot(contact: Contact) -> dict[str, Any]:
@@ -308,14 +264,8 @@ async def consent_history(
 async def delete(session: AsyncSession, user: User, contact_id: int) -> None:
     """Remove a contact (managers and admins); refused while records refer to them."""
     contact = await get(session, user, contact_id)
-    reasons = []
-    viewings = await viewing_repository.count_for_contact(session, user.agency_id, contact.id)
-    if viewings:
-        reasons.append(f"{viewings} viewing{'s' if viewings != 1 else ''}")
-    for reference in _references:
-        found = await reference.count(session, user.agency_id, contact.id)
-        if found:
-            reasons.append(f"{found} {reference.one if found == 1 else reference.many}")
+    # What other features hold that names the contact: declared in their relations.py.
+    reasons = await relations.of(session).why_kept(Target.contact, session, contact)
     if reasons:
         raise Conflict(
             f"{contact.full_name} has {', '.join(reasons)} on record; "
@@ -473,18 +423,9 @@ async def merge(
         "consent_changes": await repository.move_consent_history(
             session, agency_id, other.id, kept.id
         ),
-        "applicants": await applicant_repository.reassign_contact(
-            session, agency_id, other.id, kept.id
-        ),
-        "viewings_attended": await viewing_repository.reassign_attendee(
-            session, agency_id, other.id, kept.id
-        ),
-        "properties_owned": await property_repository.reassign_owner(
-            session, agency_id, other.id, kept.id
-        ),
+        # What other features hold that names a contact: declared in their relations.py.
+        **await relations.of(session).move(Target.contact, session, agency_id, other.id, kept.id),
     }
-    for reference in _references:
-        moved[reference.key] = await reference.move(session, agency_id, other.id, kept.id)
     await activity.reassign_entity(session, agency_id, ENTITY, other.id, kept.id)
     await repository.delete(session, other)
     derive(kept)

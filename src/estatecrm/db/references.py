@@ -1,23 +1,17 @@
-"""Rows that name another record by id: count them, point them at another record, or let
-them stop the record's deletion.
+"""Rows that name another record by id: count them, or point them at another record.
 
 Merging duplicate contacts moves every reference to the contact that stays; deleting a
-contact, a property or a certificate is refused while records that must be kept refer to it.
+contact, a property, a certificate or an applicant is refused while records that must be kept
+refer to it (the declarations are in each feature's relations.py, see db/relations.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
-
-from estatecrm.errors import Conflict
-
-# An agency-scoped model instance (it has `id` and `agency_id`).
-R = TypeVar("R")
 
 
 async def count_naming(
@@ -50,40 +44,3 @@ async def reassign(
         )
         moved += int(result.rowcount or 0)  # type: ignore[attr-defined]
     return moved
-
-
-class DeleteGuards(Generic[R]):
-    """Why a record may not be deleted, as other features see it.
-
-    A feature whose rows must outlive a record of another feature (a property's offers and
-    tenancies, a certificate a tenancy ran on) registers a guard here when it is imported; the
-    owning service asks `refuse_if_any` before deleting and answers 409 with every reason.
-    """
-
-    def __init__(self, noun: str, instead: str) -> None:
-        self.noun = noun
-        self.instead = instead
-        self._guards: list[Callable[[AsyncSession, R], Awaitable[str | None]]] = []
-
-    def register(self, guard: Callable[[AsyncSession, R], Awaitable[str | None]]) -> None:
-        """`guard(session, record)` says why the record must stay, or None."""
-        self._guards.append(guard)
-
-    def while_any(self, one: str, many: str, column: InstrumentedAttribute[Any]) -> None:
-        """Refuse while rows name the record in `column` ("it has 2 offers on record")."""
-
-        async def guard(session: AsyncSession, record: R) -> str | None:
-            row: Any = record
-            found = await count_naming(session, row.agency_id, row.id, column)
-            return f"it has {found} {one if found == 1 else many} on record" if found else None
-
-        self.register(guard)
-
-    async def refuse_if_any(self, session: AsyncSession, record: R) -> None:
-        """Raise 409 naming every reason the record must stay; nothing when it may go."""
-        reasons = [why for guard in self._guards if (why := await guard(session, record))]
-        if reasons:
-            raise Conflict(
-                f"This {self.noun} cannot be deleted: {'; '.join(reasons)}. {self.instead}",
-                detail={"reasons": reasons},
-            )

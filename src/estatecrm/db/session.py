@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from estatecrm.config import Settings
-from estatecrm.db import scoping
+from estatecrm.db import relations, scoping
 from estatecrm.kit import crypto
 
 WRITE_INTENT = "estatecrm_write_intent"
@@ -152,6 +152,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session and one transaction per request: commit on success, roll back on error."""
     factory: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with factory() as session:
+        relations.attach(session, request.app.state.relations)
         try:
             if _may_write(request):
                 await session.connection(execution_options={WRITE_INTENT: True})  # type: ignore[misc]

@@ -13,7 +13,6 @@ from pydantic import ValidationError
 from estatecrm.activity import service as activity_service
 from estatecrm.auth.deps import CurrentUser, WriterUser
 from estatecrm.auth.models import User
-from estatecrm.contacts import repository as contact_repository
 from estatecrm.contacts import service as contact_service
 from estatecrm.contacts.schemas import ContactFilters
 from estatecrm.db.session import SessionDep
@@ -154,7 +153,7 @@ async def _detail(
     timeline, _ = await activity_service.timeline(
         session, user.agency_id, service.ENTITY, job_id, limit=50
     )
-    people = await contact_repository.get_many(
+    people = await contact_service.get_many(
         session,
         user.agency_id,
         [i for i in (job.reported_by_contact_id, job.contractor_contact_id) if i],

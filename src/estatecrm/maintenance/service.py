@@ -17,7 +17,6 @@ from estatecrm.maintenance.models import JobStatus, MaintenanceJob
 from estatecrm.maintenance.schemas import JobCreate, JobFilters, JobRead, JobUpdate
 from estatecrm.properties import service as property_service
 from estatecrm.properties.models import Property
-from estatecrm.tasks import links as task_links
 
 ENTITY = "maintenance_job"
 TRACKED = [
@@ -43,26 +42,6 @@ STATUS_DATES = {
     JobStatus.done: "completed_date",
 }
 DATE_ORDER = ["reported_date", "quoted_date", "approved_date", "started_date", "completed_date"]
-
-task_links.register(
-    task_links.LinkType(
-        ENTITY, "estatecrm.maintenance.repository", "/maintenance/{id}", lambda j: j.title
-    )
-)
-
-# Jobs carry contractors' costs the landlord is billed for: they outlive the listing.
-property_service.DELETE_GUARDS.while_any(
-    "maintenance job", "maintenance jobs", MaintenanceJob.property_id
-)
-contact_service.register_reference(
-    contact_service.columns_reference(
-        "maintenance_jobs",
-        "maintenance job",
-        "maintenance jobs",
-        MaintenanceJob.reported_by_contact_id,
-        MaintenanceJob.contractor_contact_id,
-    )
-)
 
 
 def _snapshot(job: MaintenanceJob) -> dict[str, Any]:

@@ -35,7 +35,7 @@ async def list_offers(
     rows, total = await service.search(
         session, user, filters, limit=paging.limit, offset=paging.offset
     )
-    return paging.page([service.to_read(*r) for r in rows], total)
+    return paging.page(await service.read_rows(session, user, rows), total)
 
 
 @router.post("/offers", response_model=OfferRead, status_code=201)

@@ -17,7 +17,7 @@ from estatecrm.auth.deps import CurrentUser, WriterUser
 from estatecrm.auth.models import User
 from estatecrm.db.session import SessionDep
 from estatecrm.kit.pagination import DEFAULT_LIMIT, offset_from
-from estatecrm.offers import repository, service
+from estatecrm.offers import service
 from estatecrm.offers.models import OfferStatus
 from estatecrm.offers.schemas import (
     OfferCounter,
@@ -27,8 +27,6 @@ from estatecrm.offers.schemas import (
     OfferWithdraw,
 )
 from estatecrm.properties import service as property_service
-from estatecrm.sales import repository as sale_repository
-from estatecrm.tenancies import repository as tenancy_repository
 from estatecrm.web.forms import Refusal, pence_field, read_form, submit, validate_read
 from estatecrm.web.templating import render
 
@@ -54,11 +52,11 @@ async def offers_board(request: Request, session: SessionDep, user: CurrentUser)
     rows, total = await service.search(session, user, filters, limit=DEFAULT_LIMIT, offset=offset)
     kept = {k: v for k, v in params.items() if k in FILTER_KEYS and v}
     context = {
-        "rows": [service.to_read(*r) for r in rows],
+        "rows": await service.read_rows(session, user, rows),
         "page": {"items": rows, "total": total, "limit": DEFAULT_LIMIT, "offset": offset},
         "values": kept,
         "statuses": [(s.value, s.value.capitalize()) for s in OfferStatus],
-        "counts": await repository.status_counts(session, user.agency_id),
+        "counts": await service.status_counts(session, user),
         "base_url": "/offers" + ("?" + urlencode(kept) if kept else ""),
     }
     return render(request, "offers/list.html", context, block="results")
@@ -137,8 +135,6 @@ async def _detail(
         "timeline": timeline,
         "errors": errors or {},
         "values": values or {},
-        "tenancy_id": await tenancy_repository.for_offer(session, user.agency_id, offer_id),
-        "sale_id": await sale_repository.for_offer(session, user.agency_id, offer_id),
     }
     return render(request, "offers/detail.html", context, status_code=status_code)
 
@@ -233,7 +229,7 @@ async def property_offers(
     rows, total = await service.search(
         session, user, OfferFilters(property_id=prop.id), limit=50, offset=0
     )
-    context = {"rows": [service.to_read(*r) for r in rows], "total": total, "prop": prop}
+    context = {"rows": await service.read_rows(session, user, rows), "total": total, "prop": prop}
     return render(request, "offers/_property_panel.html", context)
 
 
@@ -247,7 +243,7 @@ async def applicant_offers(
         session, user, OfferFilters(applicant_id=applicant.id), limit=50, offset=0
     )
     context = {
-        "rows": [service.to_read(*r) for r in rows],
+        "rows": await service.read_rows(session, user, rows),
         "total": total,
         "applicant": applicant,
     }

@@ -89,6 +89,9 @@ class OfferRead(BaseModel):
     property_address: str
     asking_pence: int
     applicant_name: str
+    # What the offer became once accepted: the tenancy made from it, the sale that followed.
+    tenancy_id: int | None = None
+    sale_id: int | None = None
 
 
 class OfferFilters(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,7 +11,6 @@ from estatecrm.activity import service as activity
 from estatecrm.applicants import service as applicant_service
 from estatecrm.auth import service as auth_service
 from estatecrm.auth.models import User
-from estatecrm.contacts import service as contact_service
 from estatecrm.contacts.models import Contact, IdCheckStatus
 from estatecrm.errors import Conflict, NotFound, ValidationFailed, update_values
 from estatecrm.kit.clock import utcnow
@@ -29,6 +29,7 @@ from estatecrm.offers.schemas import (
 from estatecrm.properties import service as property_service
 from estatecrm.properties.models import MarketingType, Property, PropertyStatus
 from estatecrm.sales import service as sale_service
+from estatecrm.tenancies import service as tenancy_service
 
 ENTITY = "offer"
 TRACKED = [
@@ -59,10 +60,6 @@ ACCEPTED_STATUS = {
 # An agent must put every offer to the seller or landlord in writing and be able to show it did
 # (Estate Agents Act 1979; Estate Agents (Undesirable Practices) Order 1991): the record of
 # offers outlives the listing, so a property that took offers is withdrawn, not deleted.
-property_service.DELETE_GUARDS.while_any("offer", "offers", Offer.property_id)
-contact_service.register_reference(
-    contact_service.columns_reference("offers", "offer", "offers", Offer.contact_id)
-)
 
 
 def _snapshot(offer: Offer) -> dict[str, Any]:
@@ -74,8 +71,15 @@ def address_of(prop: Property) -> str:
     return f"{prop.address_line1}, {prop.city} {prop.postcode}"
 
 
-def to_read(offer: Offer, prop: Property, contact: Contact) -> OfferRead:
-    """The API shape of an offer row."""
+def to_read(
+    offer: Offer,
+    prop: Property,
+    contact: Contact,
+    *,
+    tenancy_id: int | None = None,
+    sale_id: int | None = None,
+) -> OfferRead:
+    """The API shape of an offer row (`read_rows` adds what came of it)."""
     return OfferRead(
         id=offer.id,
         property_id=offer.property_id,
@@ -96,7 +100,25 @@ def to_read(offer: Offer, prop: Property, contact: Contact) -> OfferRead:
         property_address=address_of(prop),
         asking_pence=prop.price_pence,
         applicant_name=f"{contact.first_name} {contact.last_name}",
+        tenancy_id=tenancy_id,
+        sale_id=sale_id,
     )
+
+
+async def read_rows(
+    session: AsyncSession, user: User, rows: Sequence[tuple[Offer, Property, Contact]]
+) -> list[OfferRead]:
+    """The API shape of offer rows with the tenancy or sale each became (only an accepted
+    offer becomes one: with none among the rows, no query is made)."""
+    accepted = [offer.id for offer, _, _ in rows if offer.status == OfferStatus.accepted]
+    tenancies = await tenancy_service.ids_for_offers(session, user.agency_id, accepted)
+    sales = await sale_service.ids_for_offers(session, user.agency_id, accepted)
+    return [
+        to_read(
+            offer, prop, contact, tenancy_id=tenancies.get(offer.id), sale_id=sales.get(offer.id)
+        )
+        for offer, prop, contact in rows
+    ]
 
 
 def _money(prop: Property, pence: int) -> str:
@@ -123,7 +145,12 @@ async def get_row(
 
 async def read(session: AsyncSession, user: User, offer_id: int) -> OfferRead:
     """The API shape of one offer."""
-    return to_read(*await get_row(session, user, offer_id))
+    return (await read_rows(session, user, [await get_row(session, user, offer_id)]))[0]
+
+
+async def status_counts(session: AsyncSession, user: User) -> dict[str, int]:
+    """How many offers the agency has in each status (the board's tabs)."""
+    return await repository.status_counts(session, user.agency_id)
 
 
 async def search(

@@ -12,13 +12,13 @@ from pydantic import ValidationError
 
 from estatecrm.activity import service as activity_service
 from estatecrm.applicants import service as applicant_service
-from estatecrm.auth import repository as auth_repository
+from estatecrm.auth import service as auth_service
 from estatecrm.auth.deps import CurrentUser, ManagerUser, WriterUser
 from estatecrm.contacts import service as contact_service
 from estatecrm.contacts.pages import contact_label
 from estatecrm.db.session import SessionDep
 from estatecrm.kit.pagination import DEFAULT_LIMIT, offset_from
-from estatecrm.properties import repository, service
+from estatecrm.properties import service
 from estatecrm.properties.models import (
     Furnishing,
     MarketingType,
@@ -62,8 +62,8 @@ def _choices(enum_cls: Any) -> list[tuple[str, str]]:
 
 
 async def _form_context(session: SessionDep, user: Any) -> dict[str, Any]:
-    offices = await auth_repository.list_offices(session, user.agency_id)
-    users = await auth_repository.list_users(session, user.agency_id)
+    offices = await auth_service.list_offices(session, user)
+    users = await auth_service.list_users(session, user)
     return {
         "property_types": _choices(PropertyType),
         "marketing_types": _choices(MarketingType),
@@ -109,7 +109,7 @@ async def properties_list(request: Request, session: SessionDep, user: CurrentUs
         "values": kept,
         "errors": errors,
         "base_url": "/properties" + ("?" + urlencode(kept) if kept else ""),
-        "cities": await repository.distinct_cities(session, user.agency_id),
+        "cities": await service.cities(session, user),
         "property_types": _choices(PropertyType),
         "marketing_types": _choices(MarketingType),
         "statuses": _choices(PropertyStatus),
@@ -230,12 +230,12 @@ async def _detail(
         session, user.agency_id, service.ENTITY, prop.id, limit=20
     )
     negotiator = (
-        await auth_repository.get_user(session, user.agency_id, prop.negotiator_id)
+        await auth_service.get_user(session, user.agency_id, prop.negotiator_id)
         if prop.negotiator_id
         else None
     )
     office = (
-        await auth_repository.get_office(session, user.agency_id, prop.office_id)
+        await auth_service.get_office(session, user.agency_id, prop.office_id)
         if prop.office_id
         else None
     )

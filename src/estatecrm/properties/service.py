@@ -14,7 +14,8 @@ from estatecrm.auth import service as auth_service
 from estatecrm.auth.models import Role, User
 from estatecrm.contacts import service as contact_service
 from estatecrm.contacts.models import ContactRoleName
-from estatecrm.db import references
+from estatecrm.db import relations
+from estatecrm.db.relations import Target
 from estatecrm.errors import Conflict, Forbidden, NotFound, ValidationFailed, update_values
 from estatecrm.kit.clock import utcnow
 from estatecrm.kit.uk_postcode import outward_code
@@ -186,6 +187,23 @@ async def search(
     return await repository.search(session, user.agency_id, filters, limit=limit, offset=offset)
 
 
+async def cities(session: AsyncSession, user: User) -> list[str]:
+    """The towns the agency has properties in (for the filter form)."""
+    return await repository.distinct_cities(session, user.agency_id)
+
+
+async def owned_by(session: AsyncSession, user: User, contact_id: int) -> Sequence[Property]:
+    """The properties a contact owns (landlord or vendor), newest first."""
+    return await repository.owned_by(session, user.agency_id, contact_id)
+
+
+async def pick(session: AsyncSession, user: User, q: str) -> Sequence[Property]:
+    """Properties for a picker (reference, street, town or postcode; search as you type)."""
+    if not q.strip():
+        return []
+    return await repository.pick(session, user.agency_id, q)
+
+
 async def create(session: AsyncSession, user: User, data: PropertyCreate) -> Property:
     """Add a property to the register."""
     values = data.model_dump()
@@ -294,17 +312,21 @@ async def set_epc_rating(
     )
 
 
-# Features whose records must outlive a property (offers, viewings, tenancies, ...) register
-# here; a property with any of them is withdrawn, not deleted.
-DELETE_GUARDS: references.DeleteGuards[Property] = references.DeleteGuards(
-    "property", "Mark it withdrawn instead."
-)
-
-
 async def delete(session: AsyncSession, user: User, property_id: int) -> None:
-    """Remove a property (managers and admins); 409 while it has records that must be kept."""
+    """Remove a property (managers and admins); 409 while it has records that must be kept.
+
+    Features whose records must outlive a property (offers, viewings, tenancies, ...) declare
+    them in their relations.py; a property with any of them is withdrawn, not deleted.
+    """
     prop = await get(session, user, property_id)
-    await DELETE_GUARDS.refuse_if_any(session, prop)
+    reasons = await relations.of(session).why_kept(
+        Target.property, session, prop, counted="it has {} on record"
+    )
+    if reasons:
+        raise Conflict(
+            f"This property cannot be deleted: {'; '.join(reasons)}. Mark it withdrawn instead.",
+            detail={"reasons": reasons},
+        )
     summary = f"Deleted {prop.address_line1}, {prop.city} ({prop.reference})"
     await task_service.remove_rule_tasks_of_property(
         session, agency_id=user.agency_id, property_id=prop.id, actor_user_id=user.id

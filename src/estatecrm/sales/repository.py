@@ -30,6 +30,20 @@ async def for_offer(session: AsyncSession, agency_id: int, offer_id: int) -> int
     return await session.scalar(select(Sale.id).where(Sale.offer_id == offer_id).limit(1))
 
 
+async def ids_for_offers(
+    session: AsyncSession, agency_id: int, offer_ids: Sequence[int]
+) -> dict[int, int]:
+    """The sale that followed each of these offers, by offer id (offers without one left out)."""
+    if not offer_ids:
+        return {}
+    rows = await session.execute(
+        select(Sale.offer_id, func.min(Sale.id))
+        .where(Sale.offer_id.in_(set(offer_ids)))
+        .group_by(Sale.offer_id)
+    )
+    return {offer_id: sale_id for offer_id, sale_id in rows.tuples() if offer_id}
+
+
 def _conditions(agency_id: int, f: SaleFilters) -> list[ColumnElement[bool]]:
     conds: list[ColumnElement[bool]] = []
     if f.status is not None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,7 +40,6 @@ from estatecrm.sales.schemas import (
     SaleRead,
     SaleUpdate,
 )
-from estatecrm.tasks import links as task_links
 
 ENTITY = "sale"
 SOLICITOR_FIELDS = [
@@ -53,25 +51,6 @@ SOLICITOR_FIELDS = [
     "vendor_solicitor_contact",
 ]
 CHAIN_LIMIT = 12
-
-
-def _label(sale: Any) -> str:
-    return f"Sale #{sale.id} agreed {sale.agreed_date:%d %b %Y}"
-
-
-task_links.register(
-    task_links.LinkType("sale", "estatecrm.sales.repository", "/sales/{id}", _label)
-)
-
-
-# A sale's records (the buyer's anti-money-laundering checks among them) are kept for five years
-# after the business ends; deleting the property would take them with it.
-property_service.DELETE_GUARDS.while_any("sale", "sales", Sale.property_id)
-contact_service.register_reference(
-    contact_service.columns_reference(
-        "sales", "sale", "sales", Sale.buyer_contact_id, Sale.vendor_contact_id
-    )
-)
 
 
 def _address(prop: Property) -> str:
@@ -161,6 +140,13 @@ async def get(session: AsyncSession, user: User, sale_id: int) -> Sale:
     if sale is None:
         raise NotFound("Sale not found")
     return sale
+
+
+async def ids_for_offers(
+    session: AsyncSession, agency_id: int, offer_ids: Sequence[int]
+) -> dict[int, int]:
+    """The sale that followed each of these offers, by offer id."""
+    return await repository.ids_for_offers(session, agency_id, offer_ids)
 
 
 async def _reads(

@@ -11,14 +11,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from estatecrm.activity import service as activity_service
-from estatecrm.auth import repository as auth_repository
+from estatecrm.auth import service as auth_service
 from estatecrm.auth.deps import CurrentUser, ManagerUser, WriterUser
 from estatecrm.auth.models import User
 from estatecrm.db.session import SessionDep
 from estatecrm.errors import ValidationFailed
 from estatecrm.kit.clock import today_london
 from estatecrm.kit.pagination import DEFAULT_LIMIT, offset_from
-from estatecrm.properties import repository as property_repository
+from estatecrm.properties import service as property_service
 from estatecrm.tasks import service
 from estatecrm.tasks.models import Task, TaskPriority
 from estatecrm.tasks.schemas import LinkRead, TaskCreate, TaskFilters, TaskUpdate
@@ -48,7 +48,7 @@ def _priorities() -> list[tuple[str, str]]:
 
 
 async def _people(session: SessionDep, user: User) -> dict[int, str]:
-    return {u.id: u.full_name for u in await auth_repository.list_users(session, user.agency_id)}
+    return {u.id: u.full_name for u in await auth_service.list_users(session, user)}
 
 
 def _filters_from(params: dict[str, str], view: str) -> TaskFilters:
@@ -218,7 +218,7 @@ async def task_create(request: Request, session: SessionDep, user: WriterUser) -
         nonlocal entity_type, entity_id
         reference = str(data.get("property_reference") or "").strip()
         if entity_type is None and reference:
-            prop = await property_repository.get_by_reference(session, user.agency_id, reference)
+            prop = await property_service.get_by_reference(session, user.agency_id, reference)
             if prop is None:
                 raise ValidationFailed(
                     "property_reference", f"No property with reference {reference!r}"

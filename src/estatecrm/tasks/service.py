@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from estatecrm.activity import service as activity
 from estatecrm.auth import service as auth_service
 from estatecrm.auth.models import User
+from estatecrm.db import relations
 from estatecrm.errors import Conflict, NotFound, ValidationFailed, update_values
 from estatecrm.kit.clock import today_london, utcnow
 from estatecrm.tasks import repository
-from estatecrm.tasks.links import LINK_TYPES
 from estatecrm.tasks.models import Task, TaskPriority
 from estatecrm.tasks.schemas import LinkRead, TaskCreate, TaskFilters, TaskUpdate
 
@@ -59,11 +59,13 @@ async def check_link(
         raise ValidationFailed("entity_type", "Say what kind of record entity_id is")
     if entity_id is None:
         raise ValidationFailed("entity_id", "Say which record the task is about")
-    kind = LINK_TYPES.get(entity_type)
+    # The kinds of record a task may link to are declared in the features' relations.py.
+    link_types = relations.of(session).task_links
+    kind = link_types.get(entity_type)
     if kind is None:
-        names = ", ".join(sorted(LINK_TYPES))
+        names = ", ".join(sorted(link_types))
         raise ValidationFailed("entity_type", f"Tasks can link to: {names}")
-    if not await kind.exists(session, agency_id, entity_id):
+    if entity_id not in await kind.get_many(session, agency_id, [entity_id]):
         raise ValidationFailed("entity_id", f"No such {entity_type} in your agency")
 
 
@@ -124,9 +126,10 @@ async def _links(
     for entity_type, entity_id in pairs:
         wanted.setdefault(entity_type, set()).add(entity_id)
     links: dict[tuple[str, int], LinkRead] = {}
+    link_types = relations.of(session).task_links
     for kind_name, ids in wanted.items():
-        kind = LINK_TYPES.get(kind_name)
-        rows = await kind.many(session, agency_id, sorted(ids)) if kind else {}
+        kind = link_types.get(kind_name)
+        rows = await kind.get_many(session, agency_id, sorted(ids)) if kind else {}
         for entity_id in ids:
             row = rows.get(entity_id)
             links[(kind_name, entity_id)] = LinkRead(
@@ -413,8 +416,8 @@ async def remove_rule_tasks_of_property(
     deleted at all.)
     """
     linked: dict[str, list[int]] = {"property": [property_id]}
-    for kind in LINK_TYPES.values():
-        ids = await kind.ids_on_property(session, agency_id, property_id)
+    for kind in relations.of(session).task_links.values():
+        ids = await kind.on_property(session, agency_id, property_id) if kind.on_property else []
         if ids:
             linked.setdefault(kind.name, []).extend(ids)
     for entity_type, ids in linked.items():

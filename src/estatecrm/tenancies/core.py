@@ -11,8 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from estatecrm.activity import service as activity
 from estatecrm.auth.models import User
-from estatecrm.compliance import service as compliance_service
-from estatecrm.compliance.models import Certificate
 from estatecrm.contacts import service as contact_service
 from estatecrm.contacts.models import Contact, ContactRoleName
 from estatecrm.errors import Conflict, NotFound, ValidationFailed, update_values
@@ -22,7 +20,6 @@ from estatecrm.offers import service as offer_service
 from estatecrm.offers.models import OfferStatus
 from estatecrm.properties import service as property_service
 from estatecrm.properties.models import MarketingType, Property, PropertyStatus
-from estatecrm.tasks import links as task_links
 from estatecrm.tasks import service as task_service
 from estatecrm.tasks.models import TaskPriority
 from estatecrm.tenancies import repository, rules
@@ -83,20 +80,6 @@ def _address(prop: Property) -> str:
     return f"{prop.address_line1}, {prop.city} {prop.postcode}"
 
 
-def _label(tenancy: Any) -> str:
-    return f"Tenancy #{tenancy.id} from {tenancy.start_date:%d %b %Y}"
-
-
-task_links.register(
-    task_links.LinkType("tenancy", "estatecrm.tenancies.repository", "/tenancies/{id}", _label)
-)
-
-
-# Deposits and right-to-rent checks must be kept after a tenancy ends (the Home Office asks for
-# checks to be kept a year after it); deleting the property would take them with it.
-property_service.DELETE_GUARDS.while_any("tenancy", "tenancies", Tenancy.property_id)
-
-
 def deposit_rule_key(tenancy_id: int) -> str:
     """The rule key of a tenancy's deposit-protection task."""
     return f"deposit-protection:{tenancy_id}"
@@ -105,68 +88,6 @@ def deposit_rule_key(tenancy_id: int) -> str:
 def right_to_rent_rule_key(tenancy_id: int, contact_id: int) -> str:
     """The rule key of an occupier's right-to-rent follow-up task."""
     return f"right-to-rent-follow-up:{tenancy_id}:{contact_id}"
-
-
-async def _move_checks(session: AsyncSession, agency_id: int, from_id: int, to_id: int) -> int:
-    """Merging contacts: their right-to-rent checks, and the follow-up tasks, move too."""
-    clash = await repository.check_clash(session, agency_id, from_id, to_id)
-    if clash is not None:
-        tenancy_id, day = clash
-        raise Conflict(
-            f"Both contacts have a right-to-rent check for tenancy #{tenancy_id} on "
-            f"{day:%d %b %Y}: one person cannot have two checks on one day, so they cannot be "
-            "merged until one of those checks is corrected"
-        )
-    tenancy_ids = await repository.check_tenancy_ids(session, agency_id, from_id)
-    moved = await repository.reassign_checks(session, agency_id, from_id, to_id)
-    for tenancy_id in tenancy_ids:
-        await task_service.rekey_rule_task(
-            session,
-            agency_id=agency_id,
-            from_key=right_to_rent_rule_key(tenancy_id, from_id),
-            to_key=right_to_rent_rule_key(tenancy_id, to_id),
-            reason=f"contact #{from_id} was merged into #{to_id}",
-        )
-    return moved
-
-
-async def _certificate_in_use(session: AsyncSession, cert: Certificate) -> str | None:
-    """A certificate a tenancy ran on is the landlord's legal record (gas safety records are
-    kept two years, and the tenant was given a copy): it is corrected, never deleted."""
-    ids = await repository.started_during(
-        session, cert.agency_id, cert.property_id, cert.issued_date, cert.expiry_date
-    )
-    if not ids:
-        return None
-    named = ", ".join(f"#{i}" for i in ids)
-    return f"tenanc{'y' if len(ids) == 1 else 'ies'} {named} ran while it was in force"
-
-
-compliance_service.DELETE_GUARDS.register(_certificate_in_use)
-
-
-# Deposits, tenancy agreements and right-to-rent checks must keep their people: a contact with
-# any is merged, not deleted, and merging moves them.
-contact_service.register_reference(
-    contact_service.ContactReference(
-        "tenancies",
-        "tenancy",
-        "tenancies",
-        repository.count_for_contact,
-        repository.reassign_contact,
-    )
-)
-
-
-contact_service.register_reference(
-    contact_service.ContactReference(
-        "right_to_rent_checks",
-        "right-to-rent check",
-        "right-to-rent checks",
-        repository.count_checks_for_contact,
-        _move_checks,
-    )
-)
 
 
 def to_read(
@@ -231,6 +152,13 @@ async def get(session: AsyncSession, user: User, tenancy_id: int) -> Tenancy:
     if tenancy is None:
         raise NotFound("Tenancy not found")
     return tenancy
+
+
+async def ids_for_offers(
+    session: AsyncSession, agency_id: int, offer_ids: Sequence[int]
+) -> dict[int, int]:
+    """The tenancy made from each of these offers, by offer id."""
+    return await repository.ids_for_offers(session, agency_id, offer_ids)
 
 
 async def read(session: AsyncSession, user: User, tenancy_id: int, on_date: date) -> TenancyRead:
@@ -556,62 +484,3 @@ async def end(
         )
         await _sync_deposit_task(session, user, tenancy)
     return tenancy
-
-
-async def _deposits_section(
-    session: AsyncSession, agency_id: int, on_date: date
-) -> compliance_service.ExtraSection | None:
-    rows, total = await repository.overdue_deposits(session, agency_id, on_date)
-    if not rows:
-        return None
-    return compliance_service.ExtraSection(
-        key="deposits",
-        title="Deposits past their protection deadline",
-        rows=[
-            compliance_service.SectionRow(
-                label=_address(p),
-                detail=f"{format_pence(t.deposit_pence)} received "
-                f"{t.deposit_received_date:%d %b %Y}, not protected",
-                href=f"/tenancies/{t.id}",
-                due_date=rules.protection_deadline(t.deposit_received_date),
-            )
-            for t, p in rows
-        ],
-        total=total,
-    )
-
-
-async def _right_to_rent_section(
-    session: AsyncSession, agency_id: int, on_date: date
-) -> compliance_service.ExtraSection | None:
-    rows, total = await repository.follow_ups_due(session, agency_id, on_date)
-    if not rows:
-        return None
-    contacts = await contact_service.get_many(
-        session, agency_id, [c.contact_id for c, _, _ in rows]
-    )
-    return compliance_service.ExtraSection(
-        key="right_to_rent",
-        title="Right-to-rent follow-ups due",
-        rows=[
-            compliance_service.SectionRow(
-                label=_address(p),
-                detail=(
-                    f"{contacts[c.contact_id].first_name} {contacts[c.contact_id].last_name}"
-                    if c.contact_id in contacts
-                    else f"Occupier #{c.contact_id}"
-                )
-                + (f": permission ends {c.expiry_date:%d %b %Y}" if c.expiry_date else ""),
-                href=f"/tenancies/{t.id}",
-                due_date=c.follow_up_date,
-            )
-            for c, t, p in rows
-        ],
-        total=total,
-    )
-
-
-compliance_service.register_section(_deposits_section)
-
-
-compliance_service.register_section(_right_to_rent_section)

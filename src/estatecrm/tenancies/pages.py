@@ -13,7 +13,6 @@ from pydantic import BaseModel, ValidationError
 from estatecrm.activity import service as activity_service
 from estatecrm.auth.deps import CurrentUser, WriterUser
 from estatecrm.auth.models import User
-from estatecrm.contacts import repository as contact_repository
 from estatecrm.contacts import service as contact_service
 from estatecrm.contacts.schemas import ContactFilters
 from estatecrm.db.session import SessionDep
@@ -165,14 +164,14 @@ async def _detail(
     today = today_london()
     t = await service.read(session, user, tenancy_id, today)
     checks = await service.checks(session, user, tenancy_id)
-    contacts = await contact_repository.get_many(
+    contacts = await contact_service.get_many(
         session, user.agency_id, t.tenant_contact_ids + [c.contact_id for c in checks]
     )
     timeline, _ = await activity_service.timeline(
         session, user.agency_id, service.ENTITY, tenancy_id, limit=50
     )
     landlord = (
-        await contact_repository.get(session, user.agency_id, t.landlord_contact_id)
+        await contact_service.find(session, user.agency_id, t.landlord_contact_id)
         if t.landlord_contact_id
         else None
     )

@@ -35,6 +35,20 @@ async def for_offer(session: AsyncSession, agency_id: int, offer_id: int) -> int
     return await session.scalar(select(Tenancy.id).where(Tenancy.offer_id == offer_id).limit(1))
 
 
+async def ids_for_offers(
+    session: AsyncSession, agency_id: int, offer_ids: Sequence[int]
+) -> dict[int, int]:
+    """The tenancy made from each of these offers, by offer id (offers without one left out)."""
+    if not offer_ids:
+        return {}
+    rows = await session.execute(
+        select(Tenancy.offer_id, func.min(Tenancy.id))
+        .where(Tenancy.offer_id.in_(set(offer_ids)))
+        .group_by(Tenancy.offer_id)
+    )
+    return {offer_id: tenancy_id for offer_id, tenancy_id in rows.tuples() if offer_id}
+
+
 def overdue_condition(on_date: date) -> ColumnElement[bool]:
     """Deposits received, not protected, past the 30-day deadline on `on_date` (rules.py)."""
     return (

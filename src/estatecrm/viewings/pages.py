@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from estatecrm.activity import service as activity_service
 from estatecrm.applicants import service as applicant_service
 from estatecrm.applicants.pages import applicant_label
-from estatecrm.auth import repository as auth_repository
+from estatecrm.auth import service as auth_service
 from estatecrm.auth.deps import CurrentUser, WriterUser
 from estatecrm.auth.models import Role, User
 from estatecrm.db.session import SessionDep, writes_on_read
@@ -27,7 +27,7 @@ from estatecrm.kit.clock import (
     utcnow,
 )
 from estatecrm.kit.money import format_pence
-from estatecrm.properties import repository as property_repository
+from estatecrm.properties import service as property_service
 from estatecrm.properties.models import MarketingType, Property
 from estatecrm.viewings import calendar, service
 from estatecrm.viewings.models import OPEN_STATUSES, Viewing
@@ -116,7 +116,7 @@ async def _labels(session: SessionDep, user: User, values: Mapping[str, Any]) ->
     labels: dict[str, Any] = {"property_label": None, "applicant_label": None}
     property_id = _int(values.get("property_id"))
     if property_id is not None:
-        prop = await property_repository.get(session, user.agency_id, property_id)
+        prop = await property_service.find(session, user.agency_id, property_id)
         labels["property_label"] = property_label(prop) if prop else None
     applicant_id = _int(values.get("applicant_id"))
     if applicant_id is not None:
@@ -144,12 +144,8 @@ async def _diary_context(
     days = [monday + timedelta(days=i) for i in range(7)]
     view = "office" if params.get("view") == "office" else "negotiator"
     # Viewers only read: they never hold viewings, so they have no diary column.
-    users = [
-        u
-        for u in await auth_repository.list_users(session, user.agency_id)
-        if u.role != Role.viewer
-    ]
-    offices = await auth_repository.list_offices(session, user.agency_id)
+    users = [u for u in await auth_service.list_users(session, user) if u.role != Role.viewer]
+    offices = await auth_service.list_offices(session, user)
     negotiator_id, office_id, people = _whose_diary(params, user, users, offices, view)
     viewings = await service.in_range(
         session,
@@ -299,11 +295,11 @@ async def pick_property(request: Request, session: SessionDep, user: CurrentUser
     params = request.query_params
     field = "property_id"
     q = (params.get(f"{field}_q") or "").strip()
-    rows = await property_repository.pick(session, user.agency_id, q) if q else []
+    rows = await property_service.pick(session, user, q)
     selected = None
     chosen = _int(params.get(field))
     if chosen is not None:
-        prop = await property_repository.get(session, user.agency_id, chosen)
+        prop = await property_service.find(session, user.agency_id, chosen)
         selected = (prop.id, property_label(prop)) if prop else None
     items = [(p.id, property_label(p)) for p in rows]
     return render(

@@ -34,7 +34,6 @@ CLOSED_PROPERTY = (PropertyStatus.sold, PropertyStatus.let, PropertyStatus.withd
 
 # Viewings are the applicants' and negotiators' history (feedback, who saw what): as with an
 # applicant or a contact, a property that has been viewed is withdrawn, not deleted.
-property_service.DELETE_GUARDS.while_any("viewing", "viewings", Viewing.property_id)
 
 
 def _when(viewing: Viewing) -> str:
