@@ -12,7 +12,14 @@ from fastapi import Depends, FastAPI
 
 from estatecrm.kit import clock
 from estatecrm.kit.email import normalise_email
-from estatecrm.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, PageParams, page_params
+from estatecrm.kit.pagination import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    Page,
+    PageParams,
+    offset_from,
+    page_params,
+)
 
 pytestmark = pytest.mark.mutation
 
@@ -162,3 +169,32 @@ async def test_page_query_bounds(query: str, status: int) -> None:
     assert response.status_code == status
     if query == "":
         assert response.json() == {"limit": 20, "offset": 0}
+
+
+def test_a_page_carries_its_items_total_and_paging() -> None:
+    """`paging.page(items, total)`: the items in order, the total and the asked limit/offset."""
+    paging = PageParams(limit=7, offset=14)
+    page = paging.page(("c", "a", "b"), 52)
+    assert page == Page[str](items=["c", "a", "b"], total=52, limit=7, offset=14)
+    assert isinstance(page.items, list)
+    assert PageParams().page([], 0) == Page[str](items=[], total=0, limit=DEFAULT_LIMIT, offset=0)
+
+
+@pytest.mark.parametrize(
+    ("params", "offset"),
+    [
+        ({}, 0),
+        ({"offset": ""}, 0),
+        ({"offset": "0"}, 0),
+        ({"offset": "1"}, 1),
+        ({"offset": "40"}, 40),
+        ({"offset": "-1"}, 0),
+        ({"offset": "-40"}, 0),
+        ({"offset": "abc"}, 0),
+        ({"offset": "2.5"}, 0),
+        ({"page": "3"}, 0),
+    ],
+)
+def test_a_web_pages_offset(params: dict[str, str], offset: int) -> None:
+    """A list page's `offset`: the number asked for, never below 0, and 0 when not a number."""
+    assert offset_from(params) == offset

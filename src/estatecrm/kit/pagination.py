@@ -36,7 +36,7 @@ def page_params(
 def offset_from(params: Mapping[str, str]) -> int:
     """The `offset` a web page's query asks for (0 when it is missing or not a number)."""
     try:
-        return max(0, int(params.get("offset", "0") or 0))
+        return max(0, int(params.get("offset") or 0))
     except ValueError:
         return 0
 
