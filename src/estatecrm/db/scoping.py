@@ -151,6 +151,7 @@ def scoped(statement: Any, agency_id: int) -> Any:
 def _criterion(agency_id: int) -> Any:
     # Built once per agency: making the option analyses the lambda, which cost more than the
     # rest of a primary-key SELECT. The agency id still travels as a bound parameter.
+    # The one written agency filter that belongs here: it IS the session's scoping (rule 15).
     return with_loader_criteria(
         AgencyScoped,
         lambda cls: cls.agency_id == agency_id,
