@@ -81,9 +81,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str) -> Settings:
-    """Settings for the app under test."""
-    return Settings(environment="test", database_url=database_url, secret_key="t" * 48)
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings for the app under test (files go to a temporary directory, not var/media)."""
+    return Settings(
+        environment="test",
+        database_url=database_url,
+        secret_key="t" * 48,
+        storage_local_dir=tmp_path_factory.mktemp("media"),
+    )
 
 
 @pytest.fixture(scope="session")

@@ -126,6 +126,20 @@ class Settings(BaseSettings):
     backup_dir: Path = Path("var") / "backups"
     pg_bin_dir: str = ""
 
+    # Files (photos, documents, reports): `local` keeps them under STORAGE_LOCAL_DIR; `s3` in
+    # an S3-compatible bucket (AWS, MinIO, Ceph, R2: set STORAGE_S3_ENDPOINT_URL for non-AWS).
+    storage_backend: Literal["local", "s3"] = "local"
+    storage_local_dir: Path = Path("var") / "media"
+    storage_s3_bucket: str = ""
+    storage_s3_endpoint_url: str = ""
+    storage_s3_region: str = ""
+    storage_s3_access_key_id: str = Field(default="", repr=False)
+    storage_s3_secret_access_key: str = Field(default="", repr=False)
+    # Keys are stored under this prefix in the bucket ("estatecrm/"); empty: at the top.
+    storage_s3_prefix: str = ""
+    # A CA bundle for a private S3 endpoint's TLS certificate; empty: the system's.
+    storage_s3_ca_bundle: str = ""
+
     database_url: str = f"sqlite:///{DEFAULT_SQLITE_PATH}"
     db_pool_size: int = Field(default=5, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=500)
@@ -218,6 +232,14 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         vault = VaultSettingsSource(settings_cls, env_settings, dotenv_settings)
         return init_settings, vault, env_settings, dotenv_settings, file_secret_settings
+
+    @model_validator(mode="after")
+    def _s3_needs_a_bucket(self) -> Settings:
+        if self.storage_backend == "s3" and not self.storage_s3_bucket.strip():
+            raise ValueError("STORAGE_BACKEND=s3 needs STORAGE_S3_BUCKET")
+        if self.storage_s3_prefix and not self.storage_s3_prefix.endswith("/"):
+            raise ValueError("STORAGE_S3_PREFIX must end with '/' (e.g. 'estatecrm/')")
+        return self
 
     @model_validator(mode="after")
     def _production_keeps_the_ops_stack(self) -> Settings:

@@ -33,6 +33,7 @@ from estatecrm.properties import api as properties_api
 from estatecrm.properties import pages as properties_pages
 from estatecrm.sales import api as sales_api
 from estatecrm.sales import pages as sales_pages
+from estatecrm.storage import storage_from_settings
 from estatecrm.tasks import alerts as tasks_alerts
 from estatecrm.tasks import api as tasks_api
 from estatecrm.tasks import pages as tasks_pages
@@ -100,6 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = None
+    # Where files live (a local directory or an S3 bucket): routes take it as StorageDep.
+    app.state.storage = storage_from_settings(settings)
     app.state.demo_accounts_probe = auth_service.count_demo_accounts
     # What features hold that refers to each other's records; every request's session has it.
     app.state.relations = build_relations()
