@@ -11,6 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
 from estatecrm.config import Settings, to_async_url
+from estatecrm.db.migrations import ours
 from estatecrm.db.scoping import CROSS_AGENCY
 from estatecrm.db.session import create_engine
 from estatecrm.models import Model
@@ -27,16 +28,11 @@ def _settings() -> Settings:
     return Settings(database_url=url) if url else Settings()
 
 
-def _ours(obj: Any, name: str | None, type_: str, reflected: bool, _compare_to: Any) -> bool:
-    # procrastinate's tables (the job queue, applied by 0011) are its own, not our models'.
-    return not (reflected and type_ == "table" and (name or "").startswith("procrastinate_"))
-
-
 def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        include_object=_ours,
+        include_object=ours,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         compare_server_default=True,
