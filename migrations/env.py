@@ -11,6 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
 from estatecrm.config import Settings, to_async_url
+from estatecrm.db.migrations import ours
 from estatecrm.db.scoping import CROSS_AGENCY
 from estatecrm.db.session import create_engine
 from estatecrm.models import Model
@@ -31,6 +32,7 @@ def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        include_object=ours,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         compare_server_default=True,

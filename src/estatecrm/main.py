@@ -21,7 +21,8 @@ from estatecrm.config import Settings, get_settings
 from estatecrm.contacts import api as contacts_api
 from estatecrm.contacts import pages as contacts_pages
 from estatecrm.db.session import create_engine, create_sessionmaker
-from estatecrm.features import build_relations
+from estatecrm.features import build_jobs, build_relations
+from estatecrm.jobs import metrics as jobs_metrics
 from estatecrm.maintenance import api as maintenance_api
 from estatecrm.maintenance import pages as maintenance_pages
 from estatecrm.offers import api as offers_api
@@ -84,9 +85,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.sessionmaker = create_sessionmaker(app.state.engine)
         ops_metrics.instrument_engine(app.state.engine)
         await ops_stack.startup(app)
+        await app.state.jobs.start_in_process()
         try:
             yield
         finally:
+            await app.state.jobs.stop()
             await ops_stack.shutdown(app)
             if getattr(app.state, "owns_engine", False):
                 await app.state.engine.dispose()
@@ -106,6 +109,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.demo_accounts_probe = auth_service.count_demo_accounts
     # What features hold that refers to each other's records; every request's session has it.
     app.state.relations = build_relations()
+    # The job runtime (jobs.defer, jobs.emit): every request's session carries it; its jobs
+    # open sessions from the app's factory (the lifespan's, or the one a test puts there).
+    app.state.jobs = build_jobs(settings).bind(
+        lambda: getattr(app.state, "sessionmaker", None), app.state.relations
+    )
+    app.state.session_info = app.state.jobs.session_info()
+    app.state.metrics_refreshers = [jobs_metrics.refresher(app.state.jobs)]
     install_error_handlers(app)
     app.add_exception_handler(Exception, ops_errors.unexpected_error)
     ops_stack.install(app, settings)

@@ -10,6 +10,7 @@ from estatecrm.auth import models as auth_models
 from estatecrm.compliance import models as compliance_models
 from estatecrm.contacts import models as contact_models
 from estatecrm.db.base import COMPLETE, Model
+from estatecrm.jobs import models as job_models
 from estatecrm.maintenance import models as maintenance_models
 from estatecrm.offers import models as offer_models
 from estatecrm.ops import models as ops_models
@@ -35,6 +36,7 @@ __all__ = [
     "auth_models",
     "compliance_models",
     "contact_models",
+    "job_models",
     "maintenance_models",
     "offer_models",
     "ops_models",

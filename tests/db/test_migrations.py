@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from estatecrm.cli import demo_data
 from estatecrm.cli.common import session_scope
 from estatecrm.config import Settings
-from estatecrm.db.migrations import alembic_config, head_revision
+from estatecrm.db.migrations import alembic_config, head_revision, ours
 from estatecrm.models import Model
 from tests.services import (
     postgres_url,
@@ -80,7 +80,12 @@ async def _drift(url: str) -> list[object]:
 
             def compare(sync_conn):  # type: ignore[no-untyped-def]
                 ctx = MigrationContext.configure(
-                    sync_conn, opts={"compare_type": True, "compare_server_default": True}
+                    sync_conn,
+                    opts={
+                        "compare_type": True,
+                        "compare_server_default": True,
+                        "include_object": ours,
+                    },
                 )
                 return compare_metadata(ctx, Model.metadata)
 
@@ -182,7 +187,7 @@ def test_sqlite_rebuild_keeps_every_row_and_never_reuses_ids(tmp_path: Path) -> 
     assert reused == deleted  # the problem: SQLite without AUTOINCREMENT reuses the id
 
     before = run_coroutine(_snapshot(url))
-    command.upgrade(cfg, "head")
+    command.upgrade(cfg, "0009_sqlite_ids_never_reused")
     after = run_coroutine(_snapshot(url))
     # Every row of every table survives with its id; no cascade fired while tables were rebuilt.
     assert after == before

@@ -10,6 +10,7 @@ from estatecrm.cli import backup as backup_cli
 from estatecrm.cli import compliance as compliance_cli
 from estatecrm.cli import db as db_cli
 from estatecrm.cli import demo_data
+from estatecrm.cli import jobs as jobs_cli
 from estatecrm.cli import secrets as secrets_cli
 from estatecrm.cli import slo as slo_cli
 from estatecrm.cli import users as users_cli
@@ -25,6 +26,8 @@ app.add_typer(slo_cli.app, name="slo")
 app.add_typer(backup_cli.app, name="backup")
 app.add_typer(secrets_cli.app, name="secrets")
 app.add_typer(compliance_cli.app, name="compliance")
+app.add_typer(jobs_cli.app, name="jobs")
+app.command("worker")(jobs_cli.worker)
 
 
 @app.command()

@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from estatecrm.config import Settings, get_settings
 from estatecrm.db import relations, scoping
 from estatecrm.db.session import create_engine, create_sessionmaker
-from estatecrm.features import build_relations
+from estatecrm.features import build_jobs, build_relations
+from estatecrm.jobs import runtime as jobs_runtime
 
 console = Console()
 err_console = Console(stderr=True)
@@ -47,10 +48,13 @@ async def session_scope(settings: Settings, *, cross_agency: str) -> AsyncIterat
     work done for one agency binds it for that block (`scoping.as_agency`).
     """
     engine = create_engine(settings)
+    factory = create_sessionmaker(engine)
+    wired = build_relations()
     try:
-        async with create_sessionmaker(engine)() as session, session.begin():
+        async with factory() as session, session.begin():
             scoping.cross_agency_session(session, cross_agency)
-            yield relations.attach(session, build_relations())
+            jobs_runtime.attach(session, build_jobs(settings).bind(factory, wired))
+            yield relations.attach(session, wired)
     finally:
         await engine.dispose()
 

@@ -153,6 +153,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     factory: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with factory() as session:
         relations.attach(session, request.app.state.relations)
+        # What else the entry point hands every session (the job runtime: jobs.defer, emit).
+        session.info.update(getattr(request.app.state, "session_info", {}))
         try:
             if _may_write(request):
                 await session.connection(execution_options={WRITE_INTENT: True})  # type: ignore[misc]

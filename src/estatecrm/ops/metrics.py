@@ -259,6 +259,9 @@ async def metrics(request: Request) -> Response:
     """Prometheus metrics (text exposition format)."""
     refresh_pool(getattr(request.app.state, "engine", None))
     refresh_memory()
+    # Gauges read at scrape time from what the entry point hands over (the job queue's).
+    for refresh in getattr(request.app.state, "metrics_refreshers", ()):
+        await refresh()
     return Response(exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
