@@ -25,8 +25,9 @@ CONNECT_TIMEOUT_S = 10
 FETCH_ROWS = 2000
 
 # Empties the target's public schema inside the restore transaction: tables, views, sequences,
-# types and functions the backup does not have must go too (a newer migration's table left
-# behind would break the next `alembic upgrade`). Extension members are left alone.
+# types (composite ones too: the job queue's) and functions the backup does not have must go
+# too (a newer migration's table left behind would break the next `alembic upgrade`).
+# Extension members are left alone.
 DROP_EVERYTHING = r"""
 SET lock_timeout = '30s';
 DO $estatecrm$
@@ -57,7 +58,11 @@ BEGIN
     UNION ALL
     SELECT 4, format('DROP TYPE IF EXISTS %I.%I CASCADE', n.nspname, t.typname)
       FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-     WHERE n.nspname = 'public' AND t.typtype IN ('e', 'd', 'r', 'm')
+     WHERE n.nspname = 'public'
+       AND (t.typtype IN ('e', 'd', 'r', 'm')
+            -- a composite type of its own (CREATE TYPE ... AS), not a table's row type
+            OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_class r
+                                             WHERE r.oid = t.typrelid AND r.relkind = 'c')))
        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = t.oid AND d.deptype = 'e')
   ) AS drops;
   FOREACH stmt IN ARRAY stmts LOOP
